@@ -1,0 +1,101 @@
+"""The gaze sample schema shared by every part of gazeread.
+
+One sample is one row of :data:`SAMPLE_DTYPE`, a numpy structured dtype. Every backend fills
+rows of it, the ring buffer stores it, the recorder writes it, the detector reads it.
+
+Fields
+------
+t : float64, s
+    Session-clock time of the measurement (LSL ``local_clock()`` domain), mapped from the
+    tracker's own timestamp, never the time the sample was written.
+device_ts : int64, us
+    The tracker's device timestamp (Tobii ``device_time_stamp``; LSL: the remote timestamp in
+    microseconds; simulated: microseconds from its start).
+system_ts : int64, us
+    The tracker's system timestamp (Tobii ``system_time_stamp``; 0 where the tracker has none).
+left_x, left_y, right_x, right_y : float64, normalised display coordinates
+    Gaze on the display area, origin top-left, y down, 0..1 across the screen
+    (values outside 0..1 are off-screen). NaN when that eye is invalid.
+left_valid, right_valid : uint8
+    1 when that eye's gaze point is valid, else 0.
+left_pupil, right_pupil : float32, mm
+    Pupil diameter; NaN when invalid or not reported.
+left_eye_pos, right_eye_pos : float32[3], mm
+    Eye position (gaze origin) in the tracker's user coordinate system; NaN where the tracker
+    does not report it.
+flags : uint32
+    A bit set of :class:`SampleFlag`.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import numpy as np
+
+__all__ = ["SAMPLE_DTYPE", "SampleFlag", "empty_samples", "sample_fields"]
+
+SAMPLE_DTYPE = np.dtype(
+    [
+        ("t", "<f8"),
+        ("device_ts", "<i8"),
+        ("system_ts", "<i8"),
+        ("left_x", "<f8"),
+        ("left_y", "<f8"),
+        ("right_x", "<f8"),
+        ("right_y", "<f8"),
+        ("left_valid", "u1"),
+        ("right_valid", "u1"),
+        ("left_pupil", "<f4"),
+        ("right_pupil", "<f4"),
+        ("left_eye_pos", "<f4", (3,)),
+        ("right_eye_pos", "<f4", (3,)),
+        ("flags", "<u4"),
+    ]
+)
+
+
+class SampleFlag(enum.IntFlag):
+    """Bits of the per-sample ``flags`` word."""
+
+    NONE = 0
+    #: A gap of more than 1.5 sample periods precedes this sample (samples were dropped).
+    AFTER_GAP = 1 << 0
+    #: Gaze was corrected by a software calibration before it was stored.
+    SOFTWARE_CALIBRATED = 1 << 1
+    #: The sample was produced by the simulator during a blink.
+    BLINK = 1 << 2
+    #: The sample arrived after the tracker reconnected.
+    AFTER_RECONNECT = 1 << 3
+    #: The tracker was in calibration mode when the sample was taken.
+    DURING_CALIBRATION = 1 << 4
+    #: The sample was replayed from a recorded session.
+    REPLAYED = 1 << 5
+
+
+def empty_samples(n: int) -> np.ndarray:
+    """Return ``n`` samples with every gaze/pupil/eye-position field NaN and validity 0.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows, >= 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        Structured array of shape ``(n,)`` and dtype :data:`SAMPLE_DTYPE`.
+    """
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n!r}")
+    out = np.zeros(n, dtype=SAMPLE_DTYPE)
+    for name in ("left_x", "left_y", "right_x", "right_y", "left_pupil", "right_pupil"):
+        out[name] = np.nan
+    out["left_eye_pos"] = np.nan
+    out["right_eye_pos"] = np.nan
+    return out
+
+
+def sample_fields() -> tuple[str, ...]:
+    """Names of the fields of :data:`SAMPLE_DTYPE`, in order."""
+    return tuple(SAMPLE_DTYPE.names or ())

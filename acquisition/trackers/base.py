@@ -1,0 +1,255 @@
+"""The one small interface every tracker backend implements.
+
+A backend owns a device (or a simulation, or an LSL inlet) and pushes every sample into a
+:class:`~acquisition.ring_buffer.RingBuffer`, stamped with session-clock time mapped from the
+tracker's own timestamp. Everything else (recording, fixation detection, LSL outlets) reads
+the buffer. Backends report what happens to the device (connection lost, rate changed, samples
+dropped) as :class:`TrackerEvent` objects that the recorder drains into the session store.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, ClassVar, NamedTuple
+
+import numpy as np
+
+from acquisition.clock import ClockOffset, session_clock
+from acquisition.ring_buffer import RingBuffer
+from acquisition.samples import SampleFlag
+
+__all__ = [
+    "Availability",
+    "GazeCorrection",
+    "Tracker",
+    "TrackerError",
+    "TrackerEvent",
+    "TrackerInfo",
+]
+
+
+class TrackerError(RuntimeError):
+    """A tracker could not be found, configured or kept running. The message says why."""
+
+
+class Availability(NamedTuple):
+    """Whether a backend can be used here, and if not, exactly what is missing."""
+
+    ok: bool
+    reason: str
+
+
+@dataclasses.dataclass
+class TrackerInfo:
+    """Provenance of the device, stored with every session."""
+
+    backend: str
+    model: str = ""
+    serial: str = ""
+    firmware: str = ""
+    address: str = ""
+    sdk_version: str = ""
+    rate_hz: float = 0.0
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON."""
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackerEvent:
+    """Something that happened to the device.
+
+    ``kind`` is one of: ``connection_lost``, ``connection_restored``, ``rate_changed``,
+    ``samples_dropped`` (data: ``count``, ``gap_s``), ``buffer_overflow``, ``stream_lost``,
+    ``stream_restored``, ``calibration_changed``, ``error``.
+    """
+
+    t: float
+    kind: str
+    message: str = ""
+    data: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+#: Software calibration: maps arrays of normalised (x, y) to corrected (x, y), vectorised.
+GazeCorrection = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+class Tracker(abc.ABC):
+    """Base class of the tracker backends.
+
+    Subclasses set :attr:`name`, implement :meth:`is_available`, :meth:`_start`,
+    :meth:`_stop`, :meth:`supported_rates` and deliver samples through :meth:`_emit`
+    (or push straight into ``self.buffer`` in a hot callback, as the Tobii backend does).
+
+    Parameters
+    ----------
+    buffer : RingBuffer
+        Where samples go.
+    clock : callable
+        The session clock (default LSL ``local_clock``).
+    """
+
+    name: ClassVar[str] = ""
+    #: True when the device calibrates itself (Tobii); False means software calibration.
+    has_native_calibration: ClassVar[bool] = False
+
+    def __init__(self, buffer: RingBuffer, *, clock: Callable[[], float] = session_clock) -> None:
+        self.buffer = buffer
+        self.clock = clock
+        self.info = TrackerInfo(backend=self.name)
+        self._events: queue.SimpleQueue[TrackerEvent] = queue.SimpleQueue()
+        self._offsets: list[tuple[str, ClockOffset]] = []
+        self._correction: GazeCorrection | None = None
+        self._running = False
+        self._lock = threading.Lock()
+        self._last_device_ts: int | None = None
+
+    # -------------------------------------------------------------- discovery
+    @classmethod
+    @abc.abstractmethod
+    def is_available(cls) -> Availability:
+        """Say whether this backend can run here; when not, name what is missing."""
+
+    @abc.abstractmethod
+    def supported_rates(self) -> list[float]:
+        """Sampling rates (Hz) the device offers."""
+
+    # -------------------------------------------------------------- lifecycle
+    @property
+    def rate_hz(self) -> float:
+        """Current nominal sampling rate (Hz)."""
+        return self.info.rate_hz
+
+    def set_rate(self, rate_hz: float) -> None:
+        """Set the sampling rate; an unsupported rate raises naming the supported ones."""
+        rates = self.supported_rates()
+        if not any(abs(rate_hz - r) < 1e-6 for r in rates):
+            raise TrackerError(
+                f"{self.name}: sampling rate {rate_hz!r} Hz is not supported; "
+                f"supported rates: {', '.join(f'{r:g}' for r in rates)}"
+            )
+        self._set_rate(rate_hz)
+        self.info.rate_hz = float(rate_hz)
+
+    def _set_rate(self, rate_hz: float) -> None:  # noqa: B027 - optional hook
+        """Apply a validated rate on the device (override where the device has a rate)."""
+
+    def start(self) -> None:
+        """Start pushing samples into the buffer."""
+        with self._lock:
+            if self._running:
+                return
+            self._start()
+            self._running = True
+
+    def stop(self) -> None:
+        """Stop pushing samples. Idempotent."""
+        with self._lock:
+            if not self._running:
+                return
+            self._running = False
+            self._stop()
+
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        return self._running
+
+    @abc.abstractmethod
+    def _start(self) -> None: ...
+
+    @abc.abstractmethod
+    def _stop(self) -> None: ...
+
+    def __enter__(self) -> Tracker:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -------------------------------------------------------------- events and clocks
+    def post_event(self, kind: str, message: str = "", **data: Any) -> None:
+        """Queue a :class:`TrackerEvent` stamped now (thread-safe)."""
+        self._events.put(TrackerEvent(self.clock(), kind, message, data))
+
+    def drain_events(self) -> list[TrackerEvent]:
+        """Take every queued event, oldest first."""
+        out: list[TrackerEvent] = []
+        while True:
+            try:
+                out.append(self._events.get_nowait())
+            except queue.Empty:
+                return out
+
+    def record_offset(self, source: str, offset: ClockOffset) -> None:
+        """Remember a clock-offset measurement (drained into the store's clock_offsets)."""
+        self._offsets.append((source, offset))
+
+    def drain_offsets(self) -> list[tuple[str, ClockOffset]]:
+        """Take the clock offsets measured since the last call."""
+        out, self._offsets = self._offsets, []
+        return out
+
+    # -------------------------------------------------------------- software calibration
+    def set_correction(self, correction: GazeCorrection | None) -> None:
+        """Install (or remove with None) a software calibration applied to every sample."""
+        self._correction = correction
+
+    @property
+    def correction(self) -> GazeCorrection | None:
+        """The software calibration in force, if any."""
+        return self._correction
+
+    def _emit(self, rows: np.ndarray) -> None:
+        """Apply the software calibration, flag gaps, and push a block of rows.
+
+        ``rows`` is a structured array of SAMPLE_DTYPE that the caller owns (it is modified in
+        place). Gaps larger than 1.5 sample periods in ``device_ts`` flag the first sample
+        after them and post a ``samples_dropped`` event.
+        """
+        if len(rows) == 0:
+            return
+        corr = self._correction
+        if corr is not None:
+            for eye in ("left", "right"):
+                x, y = corr(rows[f"{eye}_x"], rows[f"{eye}_y"])
+                rows[f"{eye}_x"] = x
+                rows[f"{eye}_y"] = y
+            rows["flags"] |= np.uint32(SampleFlag.SOFTWARE_CALIBRATED)
+        self._flag_gaps(rows)
+        self.buffer.push_many(rows)
+
+    def _flag_gaps(self, rows: np.ndarray) -> None:
+        rate = self.info.rate_hz
+        if rate <= 0:
+            return
+        period_us = 1e6 / rate
+        ts = rows["device_ts"]
+        prev = self._last_device_ts
+        self._last_device_ts = int(ts[-1])
+        if prev is None:
+            d = np.diff(ts)
+            idx = np.nonzero(d > 1.5 * period_us)[0] + 1
+            gaps = d[idx - 1]
+        else:
+            d = np.diff(ts, prepend=prev)
+            idx = np.nonzero(d > 1.5 * period_us)[0]
+            gaps = d[idx]
+        if len(idx):
+            rows["flags"][idx] |= np.uint32(SampleFlag.AFTER_GAP)
+            for i, g in zip(idx, gaps, strict=True):
+                missing = round(float(g) / period_us) - 1
+                self.post_event(
+                    "samples_dropped",
+                    f"{missing} sample(s) missing before device_ts {int(ts[i])}",
+                    count=missing,
+                    gap_s=float(g) / 1e6,
+                    t=float(rows["t"][i]),
+                )

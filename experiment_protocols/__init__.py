@@ -1,0 +1,1 @@
+"""gazeread: experiment_protocols."""

@@ -1,0 +1,57 @@
+"""``gazeread trackers``: which tracker backends can run here, and exactly why the others cannot."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from acquisition.trackers import TrackerError, tracker_class, tracker_names
+
+HELP = "list the eye trackers usable on this machine, and why others are not"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--lsl-timeout``, ``--json``."""
+    parser.add_argument(
+        "--lsl-timeout",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="seconds to look for LSL gaze streams on the network (default 2)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Probe every backend and print a table (or JSON)."""
+    report: dict[str, dict[str, object]] = {}
+    for name in tracker_names():
+        try:
+            cls = tracker_class(name)
+        except (ImportError, TrackerError) as exc:
+            report[name] = {"available": False, "reason": f"backend not installed: {exc}"}
+            continue
+        avail = cls.is_available()
+        entry: dict[str, object] = {"available": avail.ok, "reason": avail.reason}
+        discover = getattr(cls, "discover", None)
+        if avail.ok and callable(discover):
+            try:
+                found = discover(timeout=args.lsl_timeout)
+            except TrackerError as exc:
+                entry.update(available=False, reason=str(exc))
+            else:
+                entry["devices"] = found
+                if not found and getattr(cls, "needs_device", False):
+                    entry["available"] = False
+        report[name] = entry
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    width = max(len(n) for n in report)
+    for name, entry in report.items():
+        mark = "yes" if entry["available"] else "no "
+        print(f"{name:<{width}}  {mark}  {entry['reason']}")
+        devices = entry.get("devices") or []
+        for dev in devices if isinstance(devices, list) else []:
+            print(f"{'':<{width}}       - {dev}")
+    return 0

@@ -1,0 +1,436 @@
+"""The crash-safe session store: one SQLite database (WAL) per session.
+
+Layout on disk: ``<root>/<study>/sub-<participant>/ses-<n>/session.sqlite``. Every write is a
+transaction; samples go in small batches, a response is committed and synced before the next
+trial. A session killed at any moment opens again. The schema is ``sessions/schema.sql``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from acquisition.samples import SAMPLE_DTYPE, empty_samples
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "SessionExistsError",
+    "SessionStore",
+    "StoreError",
+    "session_dir",
+]
+
+SCHEMA_VERSION = 1
+_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+#: Column order of the samples table (SAMPLE_DTYPE flattened: eye positions -> _x/_y/_z).
+SAMPLE_COLUMNS: tuple[str, ...] = (
+    "t", "device_ts", "system_ts", "left_x", "left_y", "right_x", "right_y",
+    "left_valid", "right_valid", "left_pupil", "right_pupil",
+    "left_eye_x", "left_eye_y", "left_eye_z", "right_eye_x", "right_eye_y", "right_eye_z",
+    "flags",
+)  # fmt: skip
+
+
+class StoreError(RuntimeError):
+    """The session store could not be created, written or read; the message says why."""
+
+
+class SessionExistsError(StoreError):
+    """A session folder already holds a session: resume it or pick another number."""
+
+
+def session_dir(root: str | os.PathLike[str], study: str, participant: str, session: int) -> Path:
+    """``<root>/<study>/sub-<participant>/ses-<n>``, with the names checked."""
+    for label, value in (("study", study), ("participant", participant)):
+        if not _SAFE.match(value):
+            raise StoreError(
+                f"{label} {value!r} is not usable in a folder name: use letters, digits, "
+                "'_', '-' or '.', starting with a letter or digit"
+            )
+    if not isinstance(session, int) or session < 1:
+        raise StoreError(f"session number must be a positive integer, got {session!r}")
+    return Path(root) / study / f"sub-{participant}" / f"ses-{session}"
+
+
+def samples_to_rows(samples: np.ndarray) -> list[tuple[Any, ...]]:
+    """SAMPLE_DTYPE rows -> tuples in :data:`SAMPLE_COLUMNS` order (NaN -> NULL)."""
+    n = len(samples)
+    if n == 0:
+        return []
+    cols: list[np.ndarray] = [
+        samples["t"], samples["device_ts"], samples["system_ts"],
+        samples["left_x"], samples["left_y"], samples["right_x"], samples["right_y"],
+        samples["left_valid"], samples["right_valid"],
+        samples["left_pupil"].astype(float), samples["right_pupil"].astype(float),
+        *(samples["left_eye_pos"][:, k].astype(float) for k in range(3)),
+        *(samples["right_eye_pos"][:, k].astype(float) for k in range(3)),
+        samples["flags"],
+    ]  # fmt: skip
+    obj = np.empty((n, len(cols)), dtype=object)
+    for j, c in enumerate(cols):
+        if c.dtype.kind == "f":
+            col = c.astype(object)
+            col[np.isnan(c)] = None
+            obj[:, j] = col
+        else:
+            obj[:, j] = c.tolist()
+    return [tuple(r) for r in obj.tolist()]
+
+
+def rows_to_samples(rows: Sequence[Sequence[Any]]) -> np.ndarray:
+    """Inverse of :func:`samples_to_rows` (NULL -> NaN)."""
+    out = empty_samples(len(rows))
+    if not rows:
+        return out
+    arr = np.array(rows, dtype=object)
+    arr[arr == None] = np.nan  # noqa: E711 - elementwise comparison with None
+    f = arr.astype(float)
+    out["t"] = f[:, 0]
+    out["device_ts"] = f[:, 1].astype(np.int64)
+    out["system_ts"] = f[:, 2].astype(np.int64)
+    out["left_x"], out["left_y"], out["right_x"], out["right_y"] = (
+        f[:, 3],
+        f[:, 4],
+        f[:, 5],
+        f[:, 6],
+    )
+    out["left_valid"], out["right_valid"] = f[:, 7], f[:, 8]
+    out["left_pupil"], out["right_pupil"] = f[:, 9], f[:, 10]
+    out["left_eye_pos"] = f[:, 11:14]
+    out["right_eye_pos"] = f[:, 14:17]
+    out["flags"] = f[:, 17].astype(np.uint32)
+    return out
+
+
+class SessionStore:
+    """One session's database. Thread-safe: every call takes an internal lock.
+
+    Use :meth:`create` for a new session (refuses an existing one) and :meth:`open` for an
+    existing one (to read, check, export or resume).
+    """
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self._conn = conn
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ opening
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(
+            "PRAGMA synchronous=NORMAL"
+        )  # WAL + NORMAL: durable at checkpoints; see sync()
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    @classmethod
+    def create(
+        cls,
+        root: str | os.PathLike[str],
+        study: str,
+        participant: str,
+        session: int,
+        **metadata: Any,
+    ) -> SessionStore:
+        """Create a new session; refuse if one is already there.
+
+        ``metadata`` fills columns of the ``session`` table (JSON columns take dicts).
+        """
+        folder = session_dir(root, study, participant, session)
+        db = folder / "session.sqlite"
+        if db.exists():
+            raise SessionExistsError(
+                f"a session already exists at {db}: continue it with --resume, or choose "
+                f"another session number (e.g. --session {session + 1})"
+            )
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the session folder {folder}: {exc}") from exc
+        conn = cls._connect(db)
+        schema = resources.files("sessions").joinpath("schema.sql").read_text(encoding="utf-8")
+        conn.executescript(schema)
+        store = cls(db, conn)
+        from datetime import datetime, timezone
+
+        with store.transaction() as c:
+            c.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+            c.execute(
+                "INSERT INTO session (id, study, participant, session_number, created_utc) "
+                "VALUES (1, ?, ?, ?, ?)",
+                (study, participant, session, datetime.now(timezone.utc).isoformat()),
+            )
+        if metadata:
+            store.update_session(**metadata)
+        store.sync()
+        return store
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> SessionStore:
+        """Open an existing session (its folder or its ``session.sqlite``)."""
+        p = Path(path)
+        db = p / "session.sqlite" if p.is_dir() else p
+        if not db.is_file():
+            raise StoreError(
+                f"no gazeread session at {p}: expected a session folder holding session.sqlite "
+                "(e.g. sessions/<study>/sub-<id>/ses-<n>)"
+            )
+        try:
+            conn = cls._connect(db)
+            version = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{db} is not a readable gazeread session: {exc}") from exc
+        if version is None or int(version[0]) != SCHEMA_VERSION:
+            raise StoreError(
+                f"{db} has schema version {version and version[0]!r}; this gazeread reads "
+                f"version {SCHEMA_VERSION}"
+            )
+        return cls(db, conn)
+
+    def close(self) -> None:
+        """Checkpoint the WAL and close."""
+        with self._lock:
+            try:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                self._conn.close()
+
+    def __enter__(self) -> SessionStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def folder(self) -> Path:
+        """The session folder."""
+        return self.path.parent
+
+    # ------------------------------------------------------------------ primitives
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error)."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def sync(self) -> None:
+        """Force everything committed so far to disk (WAL checkpoint + fsync of the file)."""
+        with self._lock:
+            self._conn.execute("PRAGMA wal_checkpoint(FULL)")
+            fd = os.open(self.path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a read query and return all rows."""
+        with self._lock:
+            return list(self._conn.execute(sql, params).fetchall())
+
+    # ------------------------------------------------------------------ session metadata
+    _JSON_COLS = frozenset({"tracker_json", "screen_json", "provenance_json", "settings_json"})
+
+    def update_session(self, **fields: Any) -> None:
+        """Set columns of the one ``session`` row (dicts go to the ``*_json`` columns)."""
+        cols = {r[1] for r in self.query("PRAGMA table_info(session)")}
+        bad = sorted(set(fields) - cols)
+        if bad:
+            raise StoreError(f"unknown session field(s) {bad}; known: {sorted(cols)}")
+        values = [
+            json.dumps(v) if k in self._JSON_COLS and not isinstance(v, str) else v
+            for k, v in fields.items()
+        ]
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self.transaction() as c:
+            c.execute(f"UPDATE session SET {sets} WHERE id = 1", values)
+
+    def session_info(self) -> dict[str, Any]:
+        """The ``session`` row as a dict (JSON columns decoded)."""
+        with self._lock:
+            cur = self._conn.execute("SELECT * FROM session WHERE id = 1")
+            row = cur.fetchone()
+            names = [d[0] for d in cur.description]
+        info = dict(zip(names, row, strict=True))
+        for k in self._JSON_COLS:
+            if info.get(k):
+                info[k] = json.loads(info[k])
+        return info
+
+    # ------------------------------------------------------------------ samples
+    def append_samples(self, samples: np.ndarray) -> None:
+        """Insert a batch of SAMPLE_DTYPE rows in one transaction."""
+        if samples.dtype != SAMPLE_DTYPE:
+            raise StoreError(f"samples must have SAMPLE_DTYPE, got {samples.dtype}")
+        rows = samples_to_rows(samples)
+        if not rows:
+            return
+        marks = ",".join("?" * len(SAMPLE_COLUMNS))
+        with self.transaction() as c:
+            c.executemany(f"INSERT INTO samples VALUES ({marks})", rows)
+
+    def samples_between(self, t0: float, t1: float) -> np.ndarray:
+        """Samples with ``t0 <= t < t1`` as a SAMPLE_DTYPE array, in time order."""
+        cols = ", ".join(SAMPLE_COLUMNS)
+        rows = self.query(
+            f"SELECT {cols} FROM samples WHERE t >= ? AND t < ? ORDER BY t",
+            (t0, t1),
+        )
+        return rows_to_samples(rows)
+
+    def sample_count(self) -> int:
+        """Number of stored samples."""
+        return int(self.query("SELECT COUNT(*) FROM samples")[0][0])
+
+    # ------------------------------------------------------------------ events, trials, ...
+    def add_event(
+        self,
+        t: float,
+        kind: str,
+        message: str = "",
+        trial_id: int | None = None,
+        **data: Any,
+    ) -> int:
+        """Record a marker or device event; returns its id."""
+        with self.transaction() as c:
+            cur = c.execute(
+                "INSERT INTO events (t, kind, trial_id, message, data_json) VALUES (?,?,?,?,?)",
+                (t, kind, trial_id, message, json.dumps(data, default=_json_default)),
+            )
+            return int(cur.lastrowid or 0)
+
+    def add_trials(self, trials: Iterable[dict[str, Any]]) -> None:
+        """Insert the planned trial list (dicts with the ``trials`` columns)."""
+        with self.transaction() as c:
+            for tr in trials:
+                keys = list(tr)
+                c.execute(
+                    f"INSERT INTO trials ({', '.join(keys)}) VALUES ({', '.join('?' * len(keys))})",
+                    [_to_sql(tr[k]) for k in keys],
+                )
+
+    def update_trial(self, trial_id: int, **fields: Any) -> None:
+        """Set columns of one trial (dict/list values stored as JSON)."""
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self.transaction() as c:
+            c.execute(
+                f"UPDATE trials SET {sets} WHERE id = ?",
+                [*(_to_sql(v) for v in fields.values()), trial_id],
+            )
+
+    def trials(self) -> list[dict[str, Any]]:
+        """All trials in schedule order, as dicts."""
+        return self._dicts("SELECT * FROM trials ORDER BY id")
+
+    def add_response(self, trial_id: int, condition: str, t_response: float, **fields: Any) -> int:
+        """Commit a response, mark its trial complete, and sync to disk before returning."""
+        keys = ["trial_id", "condition", "t_response", *fields]
+        vals = [trial_id, condition, t_response, *(_to_sql(v) for v in fields.values())]
+        with self.transaction() as c:
+            cur = c.execute(
+                f"INSERT INTO responses ({', '.join(keys)}) VALUES ({', '.join('?' * len(keys))})",
+                vals,
+            )
+            c.execute("UPDATE trials SET status = 'complete' WHERE id = ?", (trial_id,))
+            rid = int(cur.lastrowid or 0)
+        self.sync()
+        return rid
+
+    def responses(self) -> list[dict[str, Any]]:
+        """All responses in order."""
+        return self._dicts("SELECT * FROM responses ORDER BY id")
+
+    def add_fixations(self, fixations: Iterable[dict[str, Any]]) -> None:
+        """Insert fixations (dicts with the ``fixations`` columns)."""
+        with self.transaction() as c:
+            for fx in fixations:
+                keys = list(fx)
+                c.execute(
+                    f"INSERT INTO fixations ({', '.join(keys)}) "
+                    f"VALUES ({', '.join('?' * len(keys))})",
+                    [_to_sql(fx[k]) for k in keys],
+                )
+
+    def fixations(self, t0: float = -np.inf, t1: float = np.inf) -> list[dict[str, Any]]:
+        """Fixations starting in ``[t0, t1)``."""
+        return self._dicts(
+            "SELECT * FROM fixations WHERE t_start >= ? AND t_start < ? ORDER BY t_start",
+            (t0, t1),
+        )
+
+    def add_calibration(self, t: float, kind: str, method: str, **fields: Any) -> int:
+        """Record a calibration, validation or drift check; returns its id."""
+        keys = ["t", "kind", "method", *fields]
+        vals = [t, kind, method, *(_to_sql(v) for v in fields.values())]
+        with self.transaction() as c:
+            cur = c.execute(
+                f"INSERT INTO calibrations ({', '.join(keys)}) "
+                f"VALUES ({', '.join('?' * len(keys))})",
+                vals,
+            )
+            return int(cur.lastrowid or 0)
+
+    def add_clock_offset(
+        self, t: float, source: str, offset_s: float, uncertainty_s: float | None = None
+    ) -> None:
+        """Record a clock-offset measurement."""
+        with self.transaction() as c:
+            c.execute(
+                "INSERT INTO clock_offsets (t, source, offset_s, uncertainty_s) VALUES (?,?,?,?)",
+                (t, source, offset_s, uncertainty_s),
+            )
+
+    def events(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Events in time order, optionally of one kind (data_json decoded as ``data``)."""
+        if kind is None:
+            rows = self._dicts("SELECT * FROM events ORDER BY t, id")
+        else:
+            rows = self._dicts("SELECT * FROM events WHERE kind = ? ORDER BY t, id", (kind,))
+        for r in rows:
+            r["data"] = json.loads(r.pop("data_json") or "{}")
+        return rows
+
+    def _dicts(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            cur = self._conn.execute(sql, params)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _to_sql(v: Any) -> Any:
+    if isinstance(v, (dict, list, tuple)):
+        return json.dumps(v, default=_json_default)
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, float) and np.isnan(v):
+        return None
+    return v
