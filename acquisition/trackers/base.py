@@ -219,7 +219,10 @@ class Tracker(abc.ABC):
         corr = self._correction
         if corr is not None:
             for eye in ("left", "right"):
-                x, y = corr(rows[f"{eye}_x"], rows[f"{eye}_y"])
+                # A per-eye correction (calibration.software.BinocularCorrection) has for_eye().
+                for_eye = getattr(corr, "for_eye", None)
+                fn = for_eye(eye) if for_eye is not None else corr
+                x, y = fn(rows[f"{eye}_x"], rows[f"{eye}_y"])
                 rows[f"{eye}_x"] = x
                 rows[f"{eye}_y"] = y
             rows["flags"] |= np.uint32(SampleFlag.SOFTWARE_CALIBRATED)
