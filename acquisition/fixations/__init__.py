@@ -1,0 +1,33 @@
+"""Online fixation detection: causal, streamed, at the tracker's native rate.
+
+See ``docs/fixations.md`` for the parameters, the defaults chosen and the benchmark.
+"""
+
+from acquisition.fixations.events import EVENT_KINDS, FixationEvent, fixation_to_row
+from acquisition.fixations.idt import OnlineIDTDetector
+from acquisition.fixations.ivt import OnlineFixationDetector, detect_fixations
+from acquisition.fixations.lsl_stream import (
+    FIXATION_CHANNELS,
+    KIND_CODES,
+    FixationOutlet,
+    event_from_sample,
+)
+from acquisition.fixations.params import IDTParams, IVTParams
+from acquisition.fixations.worker import Detector, FixationWorker
+
+__all__ = [
+    "EVENT_KINDS",
+    "FIXATION_CHANNELS",
+    "KIND_CODES",
+    "Detector",
+    "FixationEvent",
+    "FixationOutlet",
+    "FixationWorker",
+    "IDTParams",
+    "IVTParams",
+    "OnlineFixationDetector",
+    "OnlineIDTDetector",
+    "detect_fixations",
+    "event_from_sample",
+    "fixation_to_row",
+]

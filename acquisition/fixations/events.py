@@ -1,0 +1,131 @@
+"""Fixation events emitted by the online detectors, and their rows in the session store."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Literal
+
+from stimuli.layout import ImageLayout
+
+__all__ = ["EVENT_KINDS", "FixationEvent", "fixation_to_row"]
+
+EventKind = Literal["start_provisional", "start_confirmed", "end", "cancel"]
+
+#: Kinds in the order they can occur for one fixation. ``cancel`` withdraws a provisional
+#: start whose candidate ended (or was broken by data loss) before ``min_duration_ms``.
+EVENT_KINDS: tuple[str, ...] = ("start_provisional", "start_confirmed", "end", "cancel")
+
+_NAN = math.nan
+
+
+@dataclasses.dataclass(frozen=True)
+class FixationEvent:
+    """One event of one fixation.
+
+    Attributes
+    ----------
+    kind : str
+        ``'start_provisional'`` (a candidate became plausible), ``'start_confirmed'`` (it
+        passed the minimum duration: it will be reported), ``'end'`` (final values) or
+        ``'cancel'`` (a provisional start withdrawn).
+    t_emitted : float, s
+        Session time at which the detector could emit the event: the time of the newest
+        sample it had seen when it decided. ``t_emitted - t_start`` is the detection lag.
+        When data arrive in chunks, the event is handed out when its chunk is processed,
+        which may be later in wall-clock time; :attr:`t_delivered` records that.
+    t_start, t_end : float, s
+        Session time of the fixation's first and last sample (``t_end`` NaN until ``end``).
+    x_px, y_px : float
+        Centroid on the screen (px, origin top-left); for starts, the mean so far.
+    x_deg, y_deg : float
+        Centroid in degrees from the screen centre (per axis, positive right/down).
+    duration_ms : float
+        ``t_end - t_start`` for ends; the duration so far for starts.
+    dispersion_deg : float
+        ``(max x - min x) + (max y - min y)`` of the fixation's samples in degrees (NaN for
+        provisional starts, which carry only what is cheap to compute).
+    fixation_id : int
+        Running number of the candidate within the detector (the same for all events of one
+        fixation).
+    t_confirmed : float, s
+        ``t_emitted`` of the confirmed start (ends carry it, for the store's
+        ``t_emitted_start``); NaN before confirmation.
+    n_samples : int
+        Valid samples averaged into the centroid.
+    t_delivered : float, s
+        Session-clock time the worker handed the event to its sinks (NaN offline).
+    """
+
+    kind: EventKind
+    t_emitted: float
+    t_start: float
+    t_end: float = _NAN
+    x_px: float = _NAN
+    y_px: float = _NAN
+    x_deg: float = _NAN
+    y_deg: float = _NAN
+    duration_ms: float = _NAN
+    dispersion_deg: float = _NAN
+    fixation_id: int = -1
+    t_confirmed: float = _NAN
+    n_samples: int = 0
+    t_delivered: float = _NAN
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (JSON-friendly)."""
+        return dataclasses.asdict(self)
+
+
+def _opt(v: float) -> float | None:
+    return None if not math.isfinite(v) else float(v)
+
+
+def fixation_to_row(
+    event: FixationEvent, layout: ImageLayout | None = None, trial_id: int | None = None
+) -> dict[str, Any]:
+    """A row for the session store's ``fixations`` table from an ``end`` event.
+
+    Parameters
+    ----------
+    event : FixationEvent
+        Must be of kind ``'end'``.
+    layout : ImageLayout, optional
+        The trial's image layout; when given and the centroid falls on the image, the row
+        gets ``image_x``/``image_y`` in original image pixels (else NULL).
+    trial_id : int, optional
+        The trial the fixation belongs to (NULL outside trials).
+
+    Returns
+    -------
+    dict
+        Keys ``trial_id, eye, t_start, t_end, duration_ms, x_px, y_px, x_deg, y_deg, image_x,
+        image_y, dispersion_deg, t_emitted_start, t_emitted_end``; NaN become None.
+    """
+    if event.kind != "end":
+        raise ValueError(
+            f"fixation_to_row needs an 'end' event (it has the final centroid and duration), "
+            f"got kind {event.kind!r}"
+        )
+    image_x: float | None = None
+    image_y: float | None = None
+    if layout is not None and math.isfinite(event.x_px) and math.isfinite(event.y_px):
+        ix, iy = layout.screen_to_image(event.x_px, event.y_px)
+        if bool(layout.on_image(ix, iy)):
+            image_x, image_y = float(ix), float(iy)
+    return {
+        "trial_id": None if trial_id is None else int(trial_id),
+        "eye": "average",
+        "t_start": float(event.t_start),
+        "t_end": float(event.t_end),
+        "duration_ms": float(event.duration_ms),
+        "x_px": _opt(event.x_px),
+        "y_px": _opt(event.y_px),
+        "x_deg": _opt(event.x_deg),
+        "y_deg": _opt(event.y_deg),
+        "image_x": image_x,
+        "image_y": image_y,
+        "dispersion_deg": _opt(event.dispersion_deg),
+        "t_emitted_start": _opt(event.t_confirmed),
+        "t_emitted_end": _opt(event.t_emitted),
+    }

@@ -1,0 +1,453 @@
+"""Causal, streaming velocity-threshold (I-VT) fixation detector.
+
+The detector sees samples in time order, in chunks of any size, and never looks ahead: every
+decision uses only samples already received, and each event records, in ``t_emitted``, the
+time of the sample whose arrival made it decidable. Feeding a recording in one piece or in
+chunks of any sizes (down to one sample) gives exactly the same events, bit for bit.
+
+Pipeline per chunk (all vectorised; the only Python loop runs over runs of equal labels):
+
+1. binocular average and scaling to screen px (:func:`average_eyes_px`);
+2. gap resolution: losses up to ``gap_fill_ms`` are filled linearly once data resume,
+   longer ones break the signal (:func:`resolve_gaps`);
+3. velocity over a backward window of ``window_ms`` (:func:`ray_velocity`, exact angles
+   between gaze rays), labelled fixation (below ``onset_threshold_deg_s``), in-between
+   (continues a fixation, starts none), movement (at or above ``threshold_deg_s``) or lost;
+4. a small state machine over runs of labels: candidate start (provisional), confirmation
+   after ``min_duration_ms``, merging across short interruptions that land close by,
+   discarding of short candidates, and the end with centroid, duration and dispersion.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from acquisition.fixations._history import History
+from acquisition.fixations._signal import (
+    average_eyes_px,
+    ray_velocity,
+    resolve_gaps,
+    unit_rays,
+)
+from acquisition.fixations.events import FixationEvent
+from acquisition.fixations.params import IVTParams
+from calibration.geometry import ScreenGeometry
+
+__all__ = ["OnlineFixationDetector", "detect_fixations"]
+
+_LOST, _MOVE, _MID, _FIX = 0, 1, 2, 3
+_IDLE, _IN_FIX, _IN_GAP = 0, 1, 2
+
+# history columns: time, gap-filled x/y (px), unit gaze ray, first running index of the
+# unbroken segment, 1.0 where the position was measured (not filled or lost).
+_T, _X, _Y, _U0, _U1, _U2, _SEG, _MEAS = range(8)
+_W = 8
+_Q = 1024.0  # centroids sum positions rounded to 1/1024 px: integer-valued, exact in any order
+
+
+class OnlineFixationDetector:
+    """Streaming I-VT fixation detector for one session.
+
+    Parameters
+    ----------
+    screen : ScreenGeometry
+        The session's screen: converts normalised gaze to px and px to degrees.
+    params : IVTParams, optional
+        Detector settings (ms and degrees); the documented defaults when omitted.
+
+    Notes
+    -----
+    State kept between chunks: the samples of the last ``window_ms`` (for velocity), the
+    samples of the open fixation candidate (for its centroid and dispersion), unresolved
+    trailing data loss (at most ``gap_fill_ms``), and a few scalars.
+
+    Examples
+    --------
+    >>> det = OnlineFixationDetector(ScreenGeometry(), IVTParams())  # doctest: +SKIP
+    >>> events = det.feed(chunk) + det.flush()                          # doctest: +SKIP
+    """
+
+    def __init__(self, screen: ScreenGeometry, params: IVTParams | None = None) -> None:
+        self.screen = screen
+        self.params = params if params is not None else IVTParams()
+        p = self.params
+        self._win = p.window_ms / 1000.0
+        self._gap = p.gap_fill_ms / 1000.0
+        self._merge_s = p.merge_ms / 1000.0
+        self._min_s = p.min_duration_ms / 1000.0
+        self._prov_s = p.provisional_ms / 1000.0
+        self._thr = np.array([p.onset_threshold_deg_s, p.threshold_deg_s])
+        self._hw, self._hh = screen.width_px / 2.0, screen.height_px / 2.0
+        self._mx, self._my = screen.mm_per_px_x, screen.mm_per_px_y
+        self._d = float(screen.distance_mm)
+        self.reset()
+
+    # ------------------------------------------------------------------ public API
+    def reset(self) -> None:
+        """Forget all state (as a new detector)."""
+        self._hist = History(_W)
+        self._pend = np.zeros((3, 0))
+        self._anchor: tuple[float, float, float] | None = None
+        self._t_last = -math.inf
+        self._t_seen = -math.inf
+        self._prev_lost = True
+        self._seg = 0.0
+        self._state = _IDLE
+        self._fid = 0
+        self._a_m = 0  # running index of the candidate's first sample
+        self._a_t = 0.0  # and its time
+        self._b_m = 0  # running index of its last sample so far
+        self._b_tm = 0.0  # and its time
+        self._b_tv = 0.0  # time of the velocity sample that last extended it
+        self._b_j = self._b_i = 0  # velocity window of that sample
+        self._prov = self._conf = False
+        self._t_conf = math.nan
+        #: Samples received so far.
+        self.n_samples = 0
+
+    def feed(self, samples: np.ndarray) -> list[FixationEvent]:
+        """Process :data:`~acquisition.samples.SAMPLE_DTYPE` rows (oldest first).
+
+        Returns the events that became decidable with these samples, in order.
+        """
+        if len(samples) == 0:
+            return []
+        t, x, y = average_eyes_px(samples, self.screen)
+        return self.feed_px(t, x, y)
+
+    def feed_px(self, t: NDArray, x_px: NDArray, y_px: NDArray) -> list[FixationEvent]:
+        """Process samples given as session times (s) and screen px (NaN = invalid)."""
+        t = np.asarray(t, dtype=np.float64)
+        if len(t) == 0:
+            return []
+        t0, t1 = float(t[0]), float(t[-1])
+        ok = t0 >= self._t_seen and math.isfinite(t0) and math.isfinite(t1)
+        if not ok or not bool((t[1:] >= t[:-1]).all()):  # NaN compares False: caught too
+            raise ValueError(
+                "sample times must be finite and non-decreasing; got a step back or NaN at or after "
+                f"t={float(t[0])!r} (last seen {self._t_seen!r}): feed samples in time order"
+            )
+        self._t_seen = float(t[-1])
+        self.n_samples += len(t)
+        return self._ingest(t, np.asarray(x_px, dtype=np.float64), np.asarray(y_px, np.float64))
+
+    def flush(self) -> list[FixationEvent]:
+        """End of stream: settle pending samples and end the open fixation, if any."""
+        events = self._ingest(np.zeros(0), np.zeros(0), np.zeros(0), final=True)
+        if self._state != _IDLE:
+            self._finalize(self._t_seen, events)
+        return events
+
+    # ------------------------------------------------------------------ stages 1-3
+    def _ingest(
+        self, t: NDArray, x: NDArray, y: NDArray, *, final: bool = False
+    ) -> list[FixationEvent]:
+        meas = np.isfinite(x)
+        meas &= np.isfinite(y)
+        clean = not final and self._pend.shape[1] == 0 and bool(meas.all())
+        if clean:
+            ts, xs, ys, ks = t, x, y, t  # fast path: nothing pending, no loss here
+            ls = None
+            self._anchor = (float(t[-1]), float(x[-1]), float(y[-1]))
+        else:
+            ts, xs, ys, meas, ls, ks = self._settle(t, x, y, final)
+            if len(ts) == 0:
+                return []
+            if not ls.any():
+                ls = None
+        m = len(ts)
+        h = self._hist
+        g0 = h.stop
+        blk = np.empty((m, _W))
+        blk[:, _T] = ts
+        blk[:, _X] = xs
+        blk[:, _Y] = ys
+        unit_rays(self.screen, xs, ys, out=blk[:, _U0:_SEG])
+        # segments: a lost sample, or a time jump longer than the gap fill, breaks the signal
+        brk = self._prev_lost or ts[0] - self._t_last > self._gap
+        if not brk and ls is None and m > 1:
+            brk = bool((ts[1:] - ts[:-1]).max() > self._gap)
+        if brk or ls is not None:
+            jump = np.empty(m, dtype=bool)
+            jump[0] = self._prev_lost or ts[0] - self._t_last > self._gap
+            np.greater(ts[1:] - ts[:-1], self._gap, out=jump[1:])
+            if ls is not None:
+                jump[1:] |= ls[:-1]
+            seg = np.maximum.accumulate(np.where(jump, np.arange(g0, g0 + m), self._seg))
+            blk[:, _SEG] = seg
+            self._seg = float(seg[-1])
+            brk = bool(jump.any())
+        else:
+            blk[:, _SEG] = self._seg
+        self._t_last = float(ts[-1])
+        self._prev_lost = ls is not None and bool(ls[-1])
+        if clean:
+            blk[:, _MEAS] = 1.0
+        else:
+            blk[:, _MEAS] = meas
+        h.append(blk)
+        events = self._label_and_track(g0, ls, ks, brk)
+        # keep what the next velocity windows and the open candidate need
+        ht = h.rows[:, _T]
+        keep = h.base + max(0, int(ht.searchsorted(ht[-1] - self._win, side="left")) - 2)
+        if self._state != _IDLE:
+            keep = min(keep, self._a_m - 1, self._b_j - 1)
+        h.trim(keep)
+        return events
+
+    def _settle(
+        self, t: NDArray, x: NDArray, y: NDArray, final: bool
+    ) -> tuple[NDArray, NDArray, NDArray, NDArray, NDArray, NDArray]:
+        """Gap resolution with the pending tail and the last valid sample as anchor."""
+        anchored = self._anchor is not None
+        parts = [self._pend, np.stack((t, x, y))]
+        if anchored:
+            parts.insert(0, np.array(self._anchor).reshape(3, 1))
+        tt, xx, yy = np.concatenate(parts, axis=1)
+        n_set, xf, yf, lost, known = resolve_gaps(
+            tt, xx, yy, self._gap, anchored=anchored, final=final
+        )
+        self._pend = np.stack((tt[n_set:], xx[n_set:], yy[n_set:]))
+        off = 1 if anchored else 0
+        meas = np.isfinite(xx[off:n_set]) & np.isfinite(yy[off:n_set])
+        vidx = np.flatnonzero(meas)
+        if len(vidx):
+            k = off + int(vidx[-1])
+            self._anchor = (float(tt[k]), float(xx[k]), float(yy[k]))
+        return tt[off:n_set], xf[off:], yf[off:], meas, lost[off:], known[off:]
+
+    def _label_and_track(
+        self, g0: int, lost: NDArray | None, known: NDArray, brk: bool
+    ) -> list[FixationEvent]:
+        h = self._hist
+        rows = h.rows
+        first = g0 - h.base
+        ht = rows[:, _T]
+        v, j, i = ray_velocity(
+            ht, rows[:, _U0:_SEG], rows[first:, _SEG] - h.base, first, self._win, may_break=brk
+        )
+        # 3 fixation (< onset threshold), 2 between the thresholds, 1 movement, 0 lost;
+        # comparisons with NaN are False and raise no warning
+        lab = self._thr.searchsorted(v, side="right").astype(np.int8)
+        np.subtract(3, lab, out=lab)
+        if brk or lost is not None:
+            lab[np.isnan(v)] = _LOST
+            if lost is not None:
+                lab[lost] = _LOST
+        if self.params.centre_window:
+            mid = j + i
+            mid >>= 1
+        else:
+            mid = i
+        return self._track(lab, ht, first, mid, j, h.base, known)
+
+    # ------------------------------------------------------------------ stage 4
+    def _track(
+        self,
+        lab: NDArray,
+        ht: NDArray,
+        first: int,
+        mid: NDArray,
+        j: NDArray,
+        base: int,
+        known: NDArray,
+    ) -> list[FixationEvent]:
+        """Run the candidate state machine over runs of equal labels.
+
+        For the velocity sample at position ``k`` of this chunk (history row ``first + k``):
+        ``ht[first + k]`` is its time, ``ht[mid[k]]`` the time a fixation ending there is
+        dated at (history row ``mid[k]``), ``j[k]`` the history row starting its window and
+        ``known[k]`` when it became decidable. Scalars are read with ``.item`` where needed
+        rather than converting whole arrays.
+        """
+        events: list[FixationEvent] = []
+        n = len(lab)
+        cut = ((lab[1:] != lab[:-1]).nonzero()[0] + 1).tolist()
+        merge_s, prov_s, min_s = self._merge_s, self._prov_s, self._min_s
+        g0 = base + first
+        r0 = 0
+        for r1 in (*cut, n):
+            lb = lab.item(r0)
+            st = self._state
+            if lb == _MID and st == _IN_FIX:
+                lb = _FIX  # between the two thresholds: continues a fixation, starts none
+            if lb == _FIX:
+                if st == _IN_GAP:
+                    if ht.item(first + r0) <= self._b_tv + merge_s and self._close(
+                        j.item(r0) + base, g0 + r0
+                    ):
+                        st = _IN_FIX
+                    else:
+                        self._finalize(known.item(r0), events)
+                        st = _IDLE
+                if st == _IDLE:
+                    self._fid += 1
+                    self._a_m = g0 + r0
+                    self._a_t = ht.item(first + r0)
+                    self._prov = self._conf = False
+                    self._t_conf = math.nan
+                self._state = _IN_FIX
+                z = r1 - 1
+                mz = mid.item(z)
+                self._b_m, self._b_tm, self._b_tv = mz + base, ht.item(mz), ht.item(first + z)
+                self._b_j, self._b_i = j.item(z) + base, g0 + z
+                if not self._conf:
+                    for kind, thr in (("start_provisional", prov_s), ("start_confirmed", min_s)):
+                        if kind == "start_provisional" and self._prov:
+                            continue
+                        if not self._b_tm >= self._a_t + thr:
+                            break
+                        tm = ht[mid[r0:r1]]
+                        k = r0 + int(tm.searchsorted(self._a_t + thr, side="left"))
+                        mk = mid.item(k)
+                        if kind == "start_provisional":
+                            self._prov = True
+                        else:
+                            self._conf = True
+                            self._t_conf = known.item(k)
+                        events.append(
+                            self._start_event(kind, ht.item(mk), mk + base, known.item(k))
+                        )
+            elif lb != _LOST:  # movement, or a mid-velocity run outside a fixation
+                if st == _IN_FIX:
+                    self._state = st = _IN_GAP
+                if st == _IN_GAP and ht.item(first + r1 - 1) > self._b_tv + merge_s:
+                    tv = ht[first + r0 : first + r1]
+                    k = r0 + int(tv.searchsorted(self._b_tv + merge_s, side="right"))
+                    self._finalize(known.item(k), events)
+            elif st != _IDLE:
+                self._finalize(known.item(r0), events)
+            r0 = r1
+        return events
+
+    # ------------------------------------------------------------------ summaries
+    def _measured(self, m0: int, m1: int) -> NDArray:
+        """Rows ``[m0, m1]`` (running indices) of x, y for measured samples only."""
+        h = self._hist
+        blk = h.rows[m0 - h.base : m1 - h.base + 1]
+        xy = blk[:, _X:_U0]
+        meas = blk[:, _MEAS]
+        if bool(np.logical_and.reduce(meas > 0)):
+            return xy
+        return xy[meas > 0]
+
+    def _mean_between(self, m0: int, m1: int) -> tuple[float, float, int]:
+        """Mean (px) of the measured samples with running index in ``[m0, m1]``.
+
+        Positions are rounded to 1/1024 px before summing, so the sums are integers held
+        exactly in float64 and do not depend on summation order (hence not on chunking).
+        """
+        xy = self._measured(m0, m1)
+        n = len(xy)
+        if n == 0:
+            return math.nan, math.nan, 0
+        sx, sy = np.add.reduce(np.rint(xy * _Q), axis=0).tolist()
+        return sx / _Q / n, sy / _Q / n, n
+
+    def _ray(self, x: float, y: float) -> tuple[float, float, float]:
+        ux, uy, uz = (x - self._hw) * self._mx, (y - self._hh) * self._my, self._d
+        r = math.sqrt(ux * ux + uy * uy + uz * uz)
+        return ux / r, uy / r, uz / r
+
+    def _close(self, j: int, i: int) -> bool:
+        """Whether an interrupted candidate may merge with the run resuming at sample ``i``.
+
+        True when the mean gaze over samples ``[j, i]`` (the velocity window of the sample
+        that resumes) lies within ``merge_deg`` of the mean gaze over the velocity window of
+        the last fixation sample before the interruption.
+        """
+        x0, y0, n0 = self._mean_between(self._b_j, self._b_i)
+        x1, y1, n1 = self._mean_between(j, i)
+        if n0 == 0 or n1 == 0:
+            return False
+        a, b = self._ray(x0, y0), self._ray(x1, y1)
+        chord = math.sqrt((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2 + (a[2] - b[2]) ** 2)
+        return math.degrees(2.0 * math.asin(min(1.0, chord / 2.0))) <= self.params.merge_deg
+
+    def _summary(
+        self, m0: int, m1: int, dispersion: bool = True
+    ) -> tuple[float, float, float, float, float, int]:
+        """Centroid (px, deg), dispersion (deg) and sample count of samples ``[m0, m1]``."""
+        cx, cy, n = self._mean_between(m0, m1)
+        if n == 0:
+            return math.nan, math.nan, math.nan, math.nan, math.nan, 0
+        disp = math.nan
+        if dispersion:
+            xy = self._measured(m0, m1)
+            x0, y0 = xy.min(axis=0).tolist()
+            x1, y1 = xy.max(axis=0).tolist()
+            # px -> deg is monotonic on each axis, so the extremes map to the extremes
+            disp = self._deg_x(x1) - self._deg_x(x0) + self._deg_y(y1) - self._deg_y(y0)
+        return cx, cy, self._deg_x(cx), self._deg_y(cy), disp, n
+
+    def _deg_x(self, x: float) -> float:
+        """Scalar :func:`~calibration.geometry.px_to_deg` along x."""
+        return math.degrees(math.atan2((x - self._hw) * self._mx, self._d))
+
+    def _deg_y(self, y: float) -> float:
+        """Scalar :func:`~calibration.geometry.px_to_deg` along y."""
+        return math.degrees(math.atan2((y - self._hh) * self._my, self._d))
+
+    def _start_event(self, kind: str, t_k: float, m_k: int, known_k: float) -> FixationEvent:
+        # a provisional start is about speed: centroid only, no dispersion
+        cx, cy, dx, dy, disp, n = self._summary(
+            self._a_m, max(self._a_m, m_k), dispersion=kind != "start_provisional"
+        )
+        return FixationEvent(
+            kind=kind,  # type: ignore[arg-type]
+            t_emitted=known_k,
+            t_start=self._a_t,
+            x_px=cx,
+            y_px=cy,
+            x_deg=dx,
+            y_deg=dy,
+            duration_ms=max(0.0, t_k - self._a_t) * 1000.0,
+            dispersion_deg=disp,
+            fixation_id=self._fid,
+            t_confirmed=self._t_conf,
+            n_samples=n,
+        )
+
+    def _finalize(self, t_emit: float, events: list[FixationEvent]) -> None:
+        if self._conf:
+            cx, cy, dx, dy, disp, n = self._summary(self._a_m, self._b_m)
+            events.append(
+                FixationEvent(
+                    kind="end",
+                    t_emitted=t_emit,
+                    t_start=self._a_t,
+                    t_end=self._b_tm,
+                    x_px=cx,
+                    y_px=cy,
+                    x_deg=dx,
+                    y_deg=dy,
+                    duration_ms=(self._b_tm - self._a_t) * 1000.0,
+                    dispersion_deg=disp,
+                    fixation_id=self._fid,
+                    t_confirmed=self._t_conf,
+                    n_samples=n,
+                )
+            )
+        elif self._prov:
+            events.append(
+                FixationEvent(
+                    kind="cancel",
+                    t_emitted=t_emit,
+                    t_start=self._a_t,
+                    duration_ms=max(0.0, self._b_tm - self._a_t) * 1000.0,
+                    fixation_id=self._fid,
+                )
+            )
+        self._state = _IDLE
+        self._prov = self._conf = False
+
+
+def detect_fixations(
+    samples: np.ndarray, screen: ScreenGeometry, params: IVTParams | None = None
+) -> list[FixationEvent]:
+    """Offline convenience: all events of a whole recording (feed everything, then flush)."""
+    det = OnlineFixationDetector(screen, params)
+    return det.feed(samples) + det.flush()

@@ -1,0 +1,484 @@
+"""Score the online fixation detector against hand-labelled recordings.
+
+Usage::
+
+    python benchmarks/fixations.py --data ../shared/testdata/eyemovements [--json]
+
+``--data`` is a dataset folder (``*.tsv.gz`` + ``recordings.json`` here or in the parent) or a
+folder of dataset folders. Every recording is streamed through the causal detector in chunks
+(``--chunk-ms``, as the live worker would receive them) and scored per dataset folder and per
+human coder:
+
+- sample-level Cohen's kappa, fixation vs not (all samples of all recordings pooled);
+- event-level F1: a detected fixation matches a human one when they overlap by at least 50%
+  of their union (one-to-one, greedy by overlap), counts pooled over recordings;
+- median onset / offset difference of matched pairs, detected minus human (ms);
+- emission lag of confirmed starts (``t_emitted - t_start``) and of ends (``t_emitted -
+  t_end``), median and p95 (ms), and the same against the matched human onset / offset;
+- microseconds of detector time per sample.
+
+The same recordings are scored with pymovements' offline I-VT and, where importable,
+REMoDNaV and I2MC. A reference that raises on a recording is counted and listed as a failure
+for that recording (its other recordings are still scored), never dropped silently.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from acquisition.fixations import (
+    IDTParams,
+    IVTParams,
+    OnlineFixationDetector,
+    OnlineIDTDetector,
+)
+from benchmarks._labelled_data import (
+    FIXATION,
+    LabelledRecording,
+    find_datasets,
+    load_dataset,
+)
+from calibration.geometry import px_per_degree, px_to_deg
+
+Intervals = np.ndarray  # (k, 2) int: first and last sample index (inclusive)
+
+
+# ---------------------------------------------------------------------- scoring (pure)
+def mask_to_intervals(mask: np.ndarray) -> Intervals:
+    """Runs of True as (first, last) inclusive sample indices."""
+    m = np.concatenate(([False], np.asarray(mask, bool), [False]))
+    d = np.diff(m.astype(np.int8))
+    return np.stack((np.flatnonzero(d == 1), np.flatnonzero(d == -1) - 1), axis=1)
+
+
+def times_to_intervals(t: np.ndarray, spans: list[tuple[float, float]]) -> Intervals:
+    """Time spans (s, inclusive) -> sample index intervals on the sample times ``t``."""
+    out = []
+    for t0, t1 in spans:
+        a = int(np.searchsorted(t, t0 - 1e-9, side="left"))
+        b = int(np.searchsorted(t, t1 + 1e-9, side="right")) - 1
+        if b >= a:
+            out.append((a, b))
+    return np.array(out, dtype=np.int64).reshape(-1, 2)
+
+
+def intervals_to_mask(iv: Intervals, n: int) -> np.ndarray:
+    """Inverse of :func:`mask_to_intervals`."""
+    d = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(d, iv[:, 0], 1)
+    np.add.at(d, iv[:, 1] + 1, -1)
+    return np.cumsum(d[:n]) > 0
+
+
+def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float:
+    """Cohen's kappa of two boolean label vectors."""
+    a, b = np.asarray(a, bool), np.asarray(b, bool)
+    po = float(np.mean(a == b))
+    pa, pb = float(np.mean(a)), float(np.mean(b))
+    pe = pa * pb + (1 - pa) * (1 - pb)
+    return float("nan") if pe >= 1.0 else (po - pe) / (1.0 - pe)
+
+
+def match_events(det: Intervals, ref: Intervals, min_iou: float = 0.5) -> list[tuple[int, int]]:
+    """One-to-one matches (det index, ref index) with overlap >= ``min_iou`` of the union."""
+    cands = []
+    if len(det) and len(ref):
+        j0 = np.searchsorted(ref[:, 1], det[:, 0], side="left")
+        for i, (a, b) in enumerate(det):
+            j = int(j0[i])
+            while j < len(ref) and ref[j, 0] <= b:
+                c, d = ref[j]
+                inter = min(b, d) - max(a, c) + 1
+                union = max(b, d) - min(a, c) + 1
+                if inter > 0 and inter / union >= min_iou:
+                    cands.append((inter / union, i, j))
+                j += 1
+    cands.sort(reverse=True)
+    used_d, used_r, out = set(), set(), []
+    for _, i, j in cands:
+        if i not in used_d and j not in used_r:
+            used_d.add(i)
+            used_r.add(j)
+            out.append((i, j))
+    return out
+
+
+class Score:
+    """Pooled agreement of one detector with one coder over recordings."""
+
+    def __init__(self) -> None:
+        self.det_mask: list[np.ndarray] = []
+        self.ref_mask: list[np.ndarray] = []
+        self.tp = self.n_det = self.n_ref = 0
+        self.onset: list[float] = []
+        self.offset: list[float] = []
+
+    def add(self, t: np.ndarray, det: Intervals, ref: Intervals) -> list[tuple[int, int]]:
+        n = len(t)
+        self.det_mask.append(intervals_to_mask(det, n))
+        self.ref_mask.append(intervals_to_mask(ref, n))
+        pairs = match_events(det, ref)
+        self.tp += len(pairs)
+        self.n_det += len(det)
+        self.n_ref += len(ref)
+        for i, j in pairs:
+            self.onset.append((t[det[i, 0]] - t[ref[j, 0]]) * 1000.0)
+            self.offset.append((t[det[i, 1]] - t[ref[j, 1]]) * 1000.0)
+        return pairs
+
+    def result(self) -> dict[str, float]:
+        if not self.det_mask:
+            return {"kappa": float("nan"), "event_f1": float("nan")}
+        k = cohen_kappa(np.concatenate(self.det_mask), np.concatenate(self.ref_mask))
+        denom = self.n_det + self.n_ref
+        return {
+            "kappa": k,
+            "event_f1": 2.0 * self.tp / denom if denom else float("nan"),
+            "onset_diff_ms": _med(self.onset),
+            "offset_diff_ms": _med(self.offset),
+            "n_detected": self.n_det,
+            "n_reference": self.n_ref,
+            "n_matched": self.tp,
+        }
+
+
+def _med(v: list[float]) -> float:
+    return float(np.median(v)) if v else float("nan")
+
+
+def _p95(v: list[float]) -> float:
+    return float(np.percentile(v, 95)) if v else float("nan")
+
+
+# ---------------------------------------------------------------------- our detector
+def run_online(rec: LabelledRecording, detector: Any, chunk_ms: float) -> tuple[list[Any], float]:
+    """Stream a recording through a detector in chunks; return (events, CPU seconds spent).
+
+    The chunks are cut beforehand and the CPU time (``time.process_time``, robust to other
+    load on the machine) is read once around the whole loop: reading that clock costs tens of
+    microseconds here, too much to read per chunk.
+    """
+    t = rec.t
+    n_chunk = max(1, round(chunk_ms / 1000.0 * rec.rate_hz))
+    chunks = [
+        (t[a : a + n_chunk], rec.x_px[a : a + n_chunk], rec.y_px[a : a + n_chunk])
+        for a in range(0, len(t), n_chunk)
+    ]
+    events: list[Any] = []
+    t0 = time.process_time()
+    for c in chunks:
+        events += detector.feed_px(*c)
+    events += detector.flush()
+    return events, time.process_time() - t0
+
+
+# ---------------------------------------------------------------------- references
+def _pymovements_ivt(
+    rec: LabelledRecording, threshold_deg_s: float, min_duration_ms: int
+) -> list[tuple[float, float]]:
+    """pymovements' I-VT on Savitzky-Golay velocities (20 ms window, order 2).
+
+    pymovements needs a gap-free signal for the filter: lost samples are interpolated
+    linearly for the velocity only, and their velocity is set to NaN (never a fixation).
+    """
+    import pymovements as pm
+
+    dx, dy = px_to_deg(rec.screen, rec.x_px, rec.y_px)
+    bad = ~(np.isfinite(dx) & np.isfinite(dy))
+    if bad.all():
+        return []
+    if bad.any():
+        i = np.arange(len(dx))
+        dx = np.interp(i, i[~bad], dx[~bad])
+        dy = np.interp(i, i[~bad], dy[~bad])
+    win = round(0.020 * rec.rate_hz) | 1
+    vel = pm.transforms.numpy.pos2vel(
+        np.stack((dx, dy), axis=1),
+        rec.rate_hz,
+        method="savitzky_golay",
+        window_length=max(win, 3),
+        polyorder=2,
+    )
+    vel[bad] = np.nan
+    ts = np.round(rec.t * 1000.0).astype(np.int64)
+    fr = pm.events.ivt(
+        vel, timesteps=ts, minimum_duration=min_duration_ms, velocity_threshold=threshold_deg_s
+    ).frame
+    return [
+        (on / 1000.0, off / 1000.0)
+        for on, off in zip(fr["onset"].to_list(), fr["offset"].to_list(), strict=True)
+    ]
+
+
+def ref_pymovements(rec: LabelledRecording) -> list[tuple[float, float]]:
+    """pymovements I-VT with its default threshold and minimum (20 deg/s, 100 ms)."""
+    return _pymovements_ivt(rec, 20.0, 100)
+
+
+def ref_pymovements_tobii(rec: LabelledRecording) -> list[tuple[float, float]]:
+    """pymovements I-VT with Tobii's threshold and minimum (30 deg/s, 60 ms)."""
+    return _pymovements_ivt(rec, 30.0, 60)
+
+
+_REMODNAV_FIX = ("FIXA",)
+
+
+def ref_remodnav(rec: LabelledRecording) -> list[tuple[float, float]]:
+    """REMoDNaV 1.1 with its defaults; its FIXA events."""
+    import logging
+
+    from remodnav import EyegazeClassifier
+
+    logging.getLogger("remodnav").setLevel(logging.ERROR)
+
+    ppd = px_per_degree(rec.screen)[0]
+    clf = EyegazeClassifier(px2deg=1.0 / ppd, sampling_rate=rec.rate_hz)
+    data = np.zeros(len(rec.x_px), dtype=[("x", "f8"), ("y", "f8")])
+    data["x"], data["y"] = rec.x_px, rec.y_px
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pp = clf.preproc(data)
+        events = clf(pp)
+    t0 = float(rec.t[0])
+    return [
+        (t0 + e["start_time"], t0 + e["end_time"] - 1.0 / rec.rate_hz)
+        for e in events
+        if e["label"] in _REMODNAV_FIX
+    ]
+
+
+def ref_i2mc(rec: LabelledRecording) -> list[tuple[float, float]]:
+    """I2MC with its defaults (monocular)."""
+    import I2MC
+    import pandas as pd
+
+    miss = -32768.0
+    df = pd.DataFrame(
+        {
+            "time": rec.t * 1000.0,
+            "L_X": np.where(np.isfinite(rec.x_px), rec.x_px, miss),
+            "L_Y": np.where(np.isfinite(rec.y_px), rec.y_px, miss),
+        }
+    )
+    opt = {
+        "xres": rec.screen.width_px,
+        "yres": rec.screen.height_px,
+        "freq": rec.rate_hz,
+        "missingx": miss,
+        "missingy": miss,
+        "scrSz": [rec.screen.width_mm / 10.0, rec.screen.height_mm / 10.0],
+        "disttoscreen": rec.screen.distance_mm / 10.0,
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fix, _, _ = I2MC.I2MC(df, opt, logging=False)
+    if fix is False or not isinstance(fix, dict):
+        raise RuntimeError("I2MC returned no result")
+    return [(a / 1000.0, b / 1000.0) for a, b in zip(fix["startT"], fix["endT"], strict=False)]
+
+
+def available_references() -> dict[str, Callable[[LabelledRecording], list]]:
+    """Reference detectors whose packages import here."""
+    out: dict[str, Callable[[LabelledRecording], list]] = {}
+    for name, mod, fn in (
+        ("pymovements_ivt", "pymovements", ref_pymovements),
+        ("pymovements_ivt_30", "pymovements", ref_pymovements_tobii),
+        ("remodnav", "remodnav", ref_remodnav),
+        ("i2mc", "I2MC", ref_i2mc),
+    ):
+        try:
+            __import__(mod)
+        except Exception:
+            continue
+        out[name] = fn
+    return out
+
+
+# ---------------------------------------------------------------------- driver
+def evaluate_dataset(
+    folder: Path, make_detector: Callable[[Any], Any], chunk_ms: float, refs: dict
+) -> dict[str, Any]:
+    recs = load_dataset(folder)
+    coders = sorted({c for r in recs for c in r.labels})
+    ours = {c: Score() for c in coders}
+    lag_s: list[float] = []
+    lag_e: list[float] = []
+    lag_sh: list[float] = []
+    lag_eh: list[float] = []
+    spent = 0.0
+    n_samples = 0
+    ref_scores = {name: {c: Score() for c in coders} for name in refs}
+    ref_fail: dict[str, list[str]] = {name: [] for name in refs}
+    ref_time = dict.fromkeys(refs, 0.0)
+    for rec in recs:
+        det = make_detector(rec.screen)
+        events, sec = run_online(rec, det, chunk_ms)
+        spent += sec
+        n_samples += len(rec.t)
+        ends = [e for e in events if e.kind == "end"]
+        det_iv = times_to_intervals(rec.t, [(e.t_start, e.t_end) for e in ends])
+        for e in ends:
+            lag_e.append((e.t_emitted - e.t_end) * 1000.0)
+            lag_s.append((e.t_confirmed - e.t_start) * 1000.0)
+        for c, lab in rec.labels.items():
+            ref_iv = mask_to_intervals(lab == FIXATION)
+            pairs = ours[c].add(rec.t, det_iv, ref_iv)
+            for i, j in pairs:
+                lag_sh.append((ends[i].t_confirmed - rec.t[ref_iv[j, 0]]) * 1000.0)
+                lag_eh.append((ends[i].t_emitted - rec.t[ref_iv[j, 1]]) * 1000.0)
+        for name, fn in refs.items():
+            t0 = time.process_time()
+            try:
+                spans = fn(rec)
+            except Exception as exc:
+                ref_fail[name].append(f"{rec.name}: {type(exc).__name__}: {exc}"[:200])
+                continue
+            finally:
+                ref_time[name] += time.process_time() - t0
+            iv = times_to_intervals(rec.t, spans)
+            for c, lab in rec.labels.items():
+                ref_scores[name][c].add(rec.t, iv, mask_to_intervals(lab == FIXATION))
+    per_coder = {c: s.result() for c, s in ours.items()}
+    out: dict[str, Any] = {
+        "n_recordings": len(recs),
+        "n_samples": n_samples,
+        "coders": coders,
+        **_mean_over(per_coder),
+        "start_lag_ms_median": _med(lag_s),
+        "start_lag_ms_p95": _p95(lag_s),
+        "end_lag_ms_median": _med(lag_e),
+        "end_lag_ms_p95": _p95(lag_e),
+        "start_lag_vs_human_ms_median": _med(lag_sh),
+        "end_lag_vs_human_ms_median": _med(lag_eh),
+        "us_per_sample": spent / max(1, n_samples) * 1e6,
+        "chunk_ms": chunk_ms,
+        "per_coder": per_coder,
+        "references": {},
+    }
+    for name in refs:
+        pc = {c: s.result() for c, s in ref_scores[name].items()}
+        out["references"][name] = {
+            **_mean_over(pc),
+            "per_coder": pc,
+            "failures": len(ref_fail[name]),
+            "failed_recordings": ref_fail[name],
+            "us_per_sample": ref_time[name] / max(1, n_samples) * 1e6,
+        }
+    return out
+
+
+def _mean_over(per_coder: dict[str, dict[str, float]]) -> dict[str, float]:
+    keys = ("kappa", "event_f1", "onset_diff_ms", "offset_diff_ms")
+    return {
+        k: float(np.nanmean([r.get(k, np.nan) for r in per_coder.values()]))
+        if per_coder
+        else float("nan")
+        for k in keys
+    }
+
+
+def _finite(obj: Any) -> Any:
+    """JSON-safe copy: NaN/inf become null, numpy scalars plain numbers."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if np.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+def _fmt(v: Any, nd: int = 3) -> str:
+    if isinstance(v, (int, np.integer)):
+        return str(v)
+    return "n/a" if v is None or not np.isfinite(v) else f"{v:.{nd}f}"
+
+
+def print_table(result: dict[str, Any], detector_name: str) -> None:
+    hdr = "| dataset | detector | coder | kappa | event F1 | onset diff ms | offset diff ms | start lag ms med/p95 | end lag ms med/p95 | us/sample | failures |"
+    print(hdr)
+    print("|---" * (hdr.count("|") - 1) + "|")
+    for name, d in result["datasets"].items():
+        rows = [(c, r) for c, r in d["per_coder"].items()] + [("mean", d)]
+        for c, r in rows:
+            lags = (
+                f"{_fmt(d['start_lag_ms_median'], 1)}/{_fmt(d['start_lag_ms_p95'], 1)} | "
+                f"{_fmt(d['end_lag_ms_median'], 1)}/{_fmt(d['end_lag_ms_p95'], 1)} | "
+                f"{_fmt(d['us_per_sample'], 2)}"
+                if c == "mean"
+                else " | | "
+            )
+            print(
+                f"| {name} | {detector_name} | {c} | {_fmt(r['kappa'])} | {_fmt(r['event_f1'])} | "
+                f"{_fmt(r['onset_diff_ms'], 1)} | {_fmt(r['offset_diff_ms'], 1)} | {lags} | |"
+            )
+        for ref, rr in d["references"].items():
+            fails = f"{rr['failures']}/{d['n_recordings']}"
+            print(
+                f"| {name} | {ref} | mean | {_fmt(rr['kappa'])} | {_fmt(rr['event_f1'])} | "
+                f"{_fmt(rr['onset_diff_ms'], 1)} | {_fmt(rr['offset_diff_ms'], 1)} | | | "
+                f"{_fmt(rr['us_per_sample'], 1)} | {fails} |"
+            )
+    for name, d in result["datasets"].items():
+        for ref, rr in d["references"].items():
+            for f in rr["failed_recordings"]:
+                print(f"{name}: {ref} failed on {f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", required=True, type=Path, help="dataset folder or folder of them")
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--detector", choices=("ivt", "idt"), default="ivt")
+    ap.add_argument(
+        "--chunk-ms", type=float, default=100.0, help="streaming chunk length (ms of data)"
+    )
+    ap.add_argument("--no-references", action="store_true", help="score only our detector")
+    ap.add_argument("--params", default="{}", help="JSON overrides of the detector parameters")
+    args = ap.parse_args(argv)
+    overrides = json.loads(args.params)
+    if args.detector == "ivt":
+        p_ivt = IVTParams.from_dict({**IVTParams().to_dict(), **overrides})
+
+        def make(screen: Any) -> Any:
+            return OnlineFixationDetector(screen, p_ivt)
+
+        params: dict = p_ivt.to_dict()
+    else:
+        p_idt = IDTParams.from_dict({**IDTParams().to_dict(), **overrides})
+
+        def make(screen: Any) -> Any:
+            return OnlineIDTDetector(screen, p_idt)
+
+        params = p_idt.to_dict()
+    refs = {} if args.no_references else available_references()
+    result: dict[str, Any] = {"detector": args.detector, "params": params, "datasets": {}}
+    try:
+        folders = find_datasets(args.data)
+        for folder in folders:
+            result["datasets"][folder.name] = evaluate_dataset(folder, make, args.chunk_ms, refs)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"fixations benchmark: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(_finite(result), indent=1, allow_nan=False))
+    else:
+        print_table(result, f"gazeread {args.detector}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
