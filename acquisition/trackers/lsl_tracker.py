@@ -1,0 +1,617 @@
+"""The ``lsl`` backend: any LSL gaze stream as a tracker.
+
+The stream is resolved by name / type (default ``Gaze``) / source_id with a finite timeout.
+Its channels are mapped to :data:`~acquisition.samples.SAMPLE_DTYPE` fields from the XDF gaze
+meta-data in the stream's ``desc/channels/channel`` entries (``label``, ``eye`` left/right/both,
+``type`` ScreenX/ScreenY/Diameter/PositionX../Validity/Confidence, ``unit`` normalized or
+pixels/mm), or from an explicit ``mapping``. Remote timestamps are mapped to the session clock
+with ``time_correction()``; every measurement is stored through :meth:`Tracker.record_offset`.
+
+A named inlet thread drains the inlet with the lowest-latency call pylsl offers (a blocking pull
+of the first sample, GIL released inside liblsl, then a non-blocking drain of the rest). When the
+outlet goes away the thread posts ``stream_lost``; when it comes back (liblsl's own recovery for
+streams with a source_id, else by resolving again) it posts ``stream_restored``, flags the first
+sample ``AFTER_RECONNECT`` and the base class records the gap as ``samples_dropped``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import inspect
+import math
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from acquisition.clock import ClockOffset, session_clock
+from acquisition.ring_buffer import RingBuffer
+from acquisition.samples import SampleFlag, empty_samples
+from acquisition.trackers.base import Availability, Tracker, TrackerError
+
+__all__ = ["MAPPING_KEYS", "ChannelMapping", "LslTracker", "map_channels", "read_channel_metadata"]
+
+#: Keys of an explicit ``mapping``: sample fields, eye-position components as ``*_eye_x/y/z``.
+MAPPING_KEYS: tuple[str, ...] = (
+    "left_x", "left_y", "right_x", "right_y", "left_pupil", "right_pupil",
+    "left_valid", "right_valid", "left_eye_x", "left_eye_y", "left_eye_z",
+    "right_eye_x", "right_eye_y", "right_eye_z",
+)  # fmt: skip
+
+_NORMALISED = {"", "normalized", "normalised", "norm", "relative", "fraction"}
+_PIXELS = {"pixels", "pixel", "px", "pix"}
+_MM = {"", "mm", "millimeters", "millimetres", "millimeter", "millimetre"}
+_TYPES = {  # lower-case XDF gaze type -> (mapping key template, kind)
+    "screenx": ("{eye}_x", "gaze_x"),
+    "screeny": ("{eye}_y", "gaze_y"),
+    "diameter": ("{eye}_pupil", "pupil"),
+    "pupildiameter": ("{eye}_pupil", "pupil"),
+    "positionx": ("{eye}_eye_x", "pos"),
+    "positiony": ("{eye}_eye_y", "pos"),
+    "positionz": ("{eye}_eye_z", "pos"),
+    "validity": ("{eye}_valid", "valid"),
+    "confidence": ("{eye}_valid", "valid"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ChannelMapping:
+    """How the channels of a stream fill sample fields: ``field = value * scale + offset``.
+
+    Attributes
+    ----------
+    targets : tuple of (key, channel_index, scale, offset)
+        ``key`` is one of :data:`MAPPING_KEYS`.
+    source : str
+        ``"metadata"`` or ``"explicit"``.
+    notes : tuple of str
+        Assumptions made (e.g. a gaze channel without a unit taken as normalised).
+    """
+
+    targets: tuple[tuple[str, int, float, float], ...]
+    source: str
+    notes: tuple[str, ...] = ()
+
+    def keys(self) -> set[str]:
+        """The mapping keys filled."""
+        return {t[0] for t in self.targets}
+
+    def describe(self, labels: list[str]) -> dict[str, str]:
+        """``key -> channel label`` for provenance."""
+        return {k: labels[i] if i < len(labels) else str(i) for k, i, _, _ in self.targets}
+
+
+def read_channel_metadata(info: Any) -> list[dict[str, str]]:
+    """Per channel ``{"label", "eye", "type", "unit"}`` from a pylsl ``StreamInfo`` (``""`` if absent)."""
+    out: list[dict[str, str]] = []
+    ch = info.desc().child("channels").child("channel")
+    while not ch.empty() and len(out) < info.channel_count():
+        out.append({k: ch.child_value(k).strip() for k in ("label", "eye", "type", "unit")})
+        ch = ch.next_sibling("channel")
+    while len(out) < info.channel_count():
+        out.append({"label": "", "eye": "", "type": "", "unit": ""})
+    return out
+
+
+def map_channels(
+    stream: str,
+    channels: list[dict[str, str]],
+    *,
+    mapping: Mapping[str, str | int] | None = None,
+    units: str | None = None,
+    screen_size_px: tuple[int, int] | None = None,
+    y_origin: str = "top",
+) -> ChannelMapping:
+    """Map a stream's channels to sample fields (pure; raises :class:`TrackerError`).
+
+    Parameters
+    ----------
+    stream : str
+        Stream description used in error messages.
+    channels : list of dict
+        Per channel ``label``, ``eye``, ``type``, ``unit`` (see :func:`read_channel_metadata`).
+    mapping : mapping, optional
+        Explicit ``key -> channel label or index`` (keys from :data:`MAPPING_KEYS`); overrides
+        the meta-data entirely.
+    units : {"normalized", "pixels"}, optional
+        Unit of the gaze channels; overrides the channels' ``unit`` meta-data.
+    screen_size_px : (width, height), optional
+        Needed when gaze is in pixels.
+    y_origin : {"top", "bottom"}
+        Where y = 0 is in the stream (gazeread uses top, y down).
+    """
+    labels = [c["label"] or f"#{i}" for i, c in enumerate(channels)]
+    if y_origin not in ("top", "bottom"):
+        raise TrackerError(f"lsl: y_origin must be 'top' or 'bottom', got {y_origin!r}")
+    if units is not None and units.lower() not in _NORMALISED | _PIXELS:
+        raise TrackerError(f"lsl: units must be 'normalized' or 'pixels', got {units!r}")
+    picked: dict[str, int] = {}
+    notes: list[str] = []
+    if mapping is not None:
+        source = "explicit"
+        for key, ch in mapping.items():
+            if key not in MAPPING_KEYS:
+                raise TrackerError(
+                    f"lsl: unknown mapping key {key!r} for stream {stream}; valid keys: "
+                    f"{', '.join(MAPPING_KEYS)}"
+                )
+            if isinstance(ch, (int, np.integer)) and not isinstance(ch, bool):
+                if not 0 <= ch < len(channels):
+                    raise TrackerError(
+                        f"lsl: mapping {key!r} -> channel index {ch} is out of range for stream "
+                        f"{stream} with {len(channels)} channels {labels}"
+                    )
+                picked[key] = int(ch)
+            elif ch in labels:
+                picked[key] = labels.index(str(ch))
+            else:
+                raise TrackerError(
+                    f"lsl: mapping {key!r} -> {ch!r}: no such channel in stream {stream}; "
+                    f"its channel labels are {labels}"
+                )
+    else:
+        source = "metadata"
+        for i, c in enumerate(channels):
+            typ = c["type"].replace(" ", "").lower()
+            if typ in _TYPES:
+                eye = c["eye"].lower()
+                eyes = ["left", "right"] if eye in ("", "both", "binocular", "cyclopean") else [eye]
+                for e in eyes:
+                    if e in ("left", "right"):
+                        key = _TYPES[typ][0].format(eye=e)
+                        # an eye-specific channel beats a binocular one
+                        if key not in picked or len(eyes) == 1:
+                            picked[key] = i
+            elif c["label"] in MAPPING_KEYS and c["label"] not in picked:
+                picked[c["label"]] = i  # gazeread-style labels without types
+    has_eye = any(f"{e}_x" in picked and f"{e}_y" in picked for e in ("left", "right"))
+    if not has_eye:
+        raise TrackerError(
+            f"lsl: cannot map the channels of stream {stream} to gaze: its channel labels are "
+            f"{labels} (types {[c['type'] for c in channels]}); at least one eye needs an x and a "
+            "y channel. Give the stream XDF gaze meta-data (desc/channels/channel with label, "
+            "eye left/right/both, type ScreenX/ScreenY/Diameter, unit normalized/pixels/mm) or "
+            "pass mapping={'left_x': <label or index>, 'left_y': ..., 'right_x': ..., "
+            "'right_y': ...} (optional: *_pupil, *_valid, *_eye_x/y/z) and units='normalized' "
+            "or 'pixels'."
+        )
+    targets: list[tuple[str, int, float, float]] = []
+    for key in MAPPING_KEYS:
+        if key not in picked:
+            continue
+        i = picked[key]
+        scale, offset = 1.0, 0.0
+        unit = (units if units is not None else channels[i]["unit"]).lower()
+        if key.endswith(("_x", "_y")) and "_eye_" not in key:
+            if unit in _PIXELS:
+                if screen_size_px is None:
+                    raise TrackerError(
+                        f"lsl: stream {stream} gives gaze in pixels (channel {labels[i]!r}); "
+                        "pass screen=ScreenGeometry(...) or screen_size_px=(width, height) so it "
+                        "can be normalised"
+                    )
+                scale = 1.0 / float(screen_size_px[0 if key.endswith("_x") else 1])
+            elif unit not in _NORMALISED:
+                raise TrackerError(
+                    f"lsl: channel {labels[i]!r} of stream {stream} has unit {unit!r}; gaze must "
+                    "be 'normalized' or 'pixels' (override with units=...)"
+                )
+            elif unit == "" and units is None:
+                notes.append(f"{labels[i]}: no unit given, taken as normalized")
+            if key.endswith("_y") and y_origin == "bottom":
+                scale, offset = -scale, 1.0
+        elif key.endswith("_pupil") and channels[i]["unit"].lower() not in _MM:
+            notes.append(
+                f"{labels[i]}: pupil unit {channels[i]['unit']!r} stored as is (schema: mm)"
+            )
+        targets.append((key, i, scale, offset))
+    return ChannelMapping(tuple(targets), source, tuple(notes))
+
+
+def _quote(prop: str, value: str) -> str:
+    if "'" in value:
+        raise TrackerError(
+            f"lsl: {prop} {value!r} contains a single quote, which LSL queries cannot match"
+        )
+    return f"{prop}='{value}'"
+
+
+def _describe(info: Any) -> str:
+    return (
+        f"{info.name()!r} (type {info.type()}, {info.channel_count()} ch @ "
+        f"{info.nominal_srate():g} Hz, source_id {info.source_id()!r}, host {info.hostname()})"
+    )
+
+
+def _time_correction(inlet: Any, timeout: float) -> tuple[float, float]:
+    """Return ``(offset_s, uncertainty_s)`` of an inlet's clock.
+
+    Uses liblsl's ``lsl_time_correction_ex`` (pylsl itself only returns the offset); where the
+    library lacks it, the uncertainty is NaN.
+    """
+    import ctypes
+
+    from pylsl.util import handle_error
+
+    try:
+        from pylsl.lib import lib
+
+        proto = ctypes.CFUNCTYPE(
+            ctypes.c_double, ctypes.c_void_p, ctypes.POINTER(ctypes.c_double),
+            ctypes.POINTER(ctypes.c_double), ctypes.c_double, ctypes.POINTER(ctypes.c_int),
+        )  # fmt: skip
+        func = proto(("lsl_time_correction_ex", lib))
+    except (ImportError, AttributeError, TypeError):
+        return float(inlet.time_correction(timeout=timeout)), float("nan")
+    remote, unc, err = ctypes.c_double(), ctypes.c_double(), ctypes.c_int()
+    tc = func(inlet.obj, ctypes.byref(remote), ctypes.byref(unc), float(timeout), ctypes.byref(err))
+    handle_error(err)
+    return float(tc), float(unc.value)
+
+
+def _np_dtype(channel_format: int) -> type:
+    dtypes = {1: np.float32, 2: np.float64, 4: np.int32, 5: np.int16, 6: np.int8, 7: np.int64}
+    if channel_format not in dtypes:
+        raise TrackerError(
+            f"lsl: channel format {channel_format} is not numeric; gaze needs numbers"
+        )
+    return dtypes[channel_format]
+
+
+class LslTracker(Tracker):
+    """Gaze from an LSL stream.
+
+    Parameters
+    ----------
+    buffer : RingBuffer
+        Where samples go.
+    name, type, source_id : str, optional
+        Properties the stream must have (``type`` defaults to ``"Gaze"``; ``None`` = any).
+    resolve_timeout : float
+        Seconds to wait for the stream (finite).
+    mapping, units, y_origin : optional
+        See :func:`map_channels`.
+    screen : object with ``width_px``/``height_px``, optional
+        Screen geometry (e.g. :class:`calibration.geometry.ScreenGeometry`) for pixel streams.
+    screen_size_px : (int, int), optional
+        The same as ``screen``, as a tuple.
+    recover : bool
+        Let liblsl reconnect silently to a restarted outlet with the same source_id; otherwise
+        (and for streams without source_id) the thread resolves the stream again.
+    stall_timeout_s : float, optional
+        No data for this long posts ``stream_lost`` (default max(0.5 s, 20 periods)).
+    offset_interval_s : float
+        How often ``time_correction()`` is re-measured (its offsets are stored when they
+        change by more than 50 us or every 30 s).
+    clock : callable
+        Session clock (LSL ``local_clock``; inlets must share it).
+    """
+
+    name: ClassVar[str] = "lsl"
+
+    def __init__(
+        self,
+        buffer: RingBuffer,
+        *,
+        name: str | None = None,
+        type: str | None = "Gaze",
+        source_id: str | None = None,
+        resolve_timeout: float = 5.0,
+        mapping: Mapping[str, str | int] | None = None,
+        units: str | None = None,
+        y_origin: str = "top",
+        screen: Any = None,
+        screen_size_px: tuple[int, int] | None = None,
+        recover: bool = True,
+        stall_timeout_s: float | None = None,
+        offset_interval_s: float = 5.0,
+        max_chunk: int = 1024,
+        clock: Callable[[], float] = session_clock,
+    ) -> None:
+        super().__init__(buffer, clock=clock)
+        avail = self.is_available()
+        if not avail.ok:
+            raise TrackerError(f"lsl: {avail.reason}")
+        if not (0 < resolve_timeout < math.inf):
+            raise TrackerError(
+                f"lsl: resolve_timeout must be a finite number > 0 s, got {resolve_timeout!r}"
+            )
+        conds = [
+            _quote(p, v) for p, v in (("name", name), ("type", type), ("source_id", source_id)) if v
+        ]
+        if not conds:
+            raise TrackerError(
+                "lsl: give at least one of name, type or source_id to find the stream"
+            )
+        self._predicate = " and ".join(conds)
+        self._resolve_timeout = float(resolve_timeout)
+        if screen is not None and screen_size_px is None:
+            screen_size_px = (int(screen.width_px), int(screen.height_px))
+        # the resolved info opens inlets; the full one (with desc) describes the stream
+        self._resolved = self._resolve(self._predicate, self._resolve_timeout)
+        self._stream_info = self._full_info(self._resolved)
+        si = self._stream_info
+        self._channels = read_channel_metadata(si)
+        self.mapping = map_channels(
+            _describe(si), self._channels, mapping=mapping, units=units,
+            screen_size_px=screen_size_px, y_origin=y_origin,
+        )  # fmt: skip
+        self._dtype = _np_dtype(si.channel_format())
+        self._recover = bool(recover)
+        self._max_chunk = int(max_chunk)
+        self._nominal = float(si.nominal_srate())
+        period = 1.0 / self._nominal if self._nominal > 0 else 0.1
+        self._stall_s = stall_timeout_s if stall_timeout_s is not None else max(0.5, 20 * period)
+        self._offset_interval = float(offset_interval_s)
+        self._offset_src = f"lsl:{si.source_id() or si.name()}"
+        self._thread: threading.Thread | None = None
+        self._stop_evt = threading.Event()
+        self._inlet: Any = None
+        self._offset = 0.0
+        self._offset_at = -math.inf
+        self._offset_recorded: tuple[float, float] | None = None
+        self.error: BaseException | None = None
+        self.lost = False
+        import pylsl
+
+        labels = [c["label"] or f"#{i}" for i, c in enumerate(self._channels)]
+        desc = si.desc()
+        self.info.rate_hz = self._nominal
+        self.info.model = desc.child_value("model") or desc.child_value("manufacturer") or si.name()
+        self.info.serial = desc.child_value("serial_number") or si.source_id()
+        self.info.address = f"lsl://{si.hostname()}/{si.name()}"
+        self.info.sdk_version = f"pylsl {pylsl.__version__}, liblsl {pylsl.library_version()}"
+        self.info.extra = {
+            "stream": si.name(), "type": si.type(), "source_id": si.source_id(),
+            "uid": si.uid(), "hostname": si.hostname(), "channel_count": si.channel_count(),
+            "channel_labels": labels, "mapping": self.mapping.describe(labels),
+            "mapping_source": self.mapping.source, "mapping_notes": list(self.mapping.notes),
+        }  # fmt: skip
+
+    # ------------------------------------------------------------------ discovery
+    @classmethod
+    def is_available(cls) -> Availability:
+        """True when pylsl imports and its liblsl loads."""
+        try:
+            import pylsl
+        except ImportError as exc:
+            return Availability(False, f"pylsl is not installed ({exc}); pip install pylsl")
+        except Exception as exc:  # liblsl missing or broken: pylsl raises at import
+            return Availability(False, f"pylsl could not load liblsl: {exc}")
+        try:
+            lib = pylsl.library_version()
+        except Exception as exc:
+            return Availability(False, f"liblsl does not answer: {exc}")
+        return Availability(True, f"pylsl {pylsl.__version__}, liblsl {lib}")
+
+    @classmethod
+    def discover(cls, timeout: float = 1.0) -> list[str]:
+        """Describe every LSL stream of type Gaze seen within ``timeout`` seconds."""
+        if not cls.is_available().ok:
+            return []
+        import pylsl
+
+        found = pylsl.resolve_streams(wait_time=float(timeout))
+        return [f"lsl: {_describe(i)}" for i in found if i.type().lower() == "gaze"]
+
+    def supported_rates(self) -> list[float]:
+        """The stream's nominal rate (an LSL inlet cannot change it; 0 = irregular)."""
+        return [self._nominal]
+
+    @property
+    def stream_info(self) -> Any:
+        """The resolved ``pylsl.StreamInfo``."""
+        return self._stream_info
+
+    def _resolve(self, predicate: str, timeout: float) -> Any:
+        import pylsl
+
+        found = pylsl.resolve_bypred(predicate, 1, timeout)
+        if not found:
+            seen = [_describe(i) for i in pylsl.resolve_streams(wait_time=min(0.5, timeout))]
+            raise TrackerError(
+                f"lsl: no stream matching {predicate} found within {timeout:g} s; streams seen: "
+                f"{seen or 'none'}. Start the outlet, or pass name=/type=/source_id= that match."
+            )
+        if len(found) > 1:
+            raise TrackerError(
+                f"lsl: {len(found)} streams match {predicate}: {[_describe(i) for i in found]}; "
+                "pass source_id= (or name=) to choose one"
+            )
+        return found[0]
+
+    def _full_info(self, info: Any) -> Any:
+        """The stream's full description (a resolved info carries no ``desc``)."""
+        import pylsl
+
+        inlet = pylsl.StreamInlet(info, max_buflen=1, recover=False)
+        try:
+            return inlet.info(timeout=self._resolve_timeout)
+        except Exception as exc:
+            raise TrackerError(
+                f"lsl: could not read the description of stream {_describe(info)}: {exc!r}"
+            ) from exc
+        finally:
+            del inlet
+
+    # ------------------------------------------------------------------ lifecycle
+    def _open(self, info: Any) -> Any:
+        import pylsl
+
+        buflen = max(10, int(10 * self._stall_s))
+        inlet = pylsl.StreamInlet(info, max_buflen=buflen, recover=self._recover)
+        try:
+            inlet.open_stream(timeout=self._resolve_timeout)
+            self._measure_offset(inlet, timeout=self._resolve_timeout, record=True)
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                inlet.close_stream()
+            raise TrackerError(f"lsl: could not open stream {_describe(info)}: {exc!r}") from exc
+        return inlet
+
+    def _measure_offset(self, inlet: Any, *, timeout: float = 0.5, record: bool = False) -> None:
+        """Re-measure ``time_correction()``; keep the previous value if it times out."""
+        from pylsl.util import TimeoutError as LslTimeoutError
+
+        now = self.clock()
+        try:
+            tc, uncertainty = _time_correction(inlet, timeout)
+        except LslTimeoutError:
+            if record:  # the first measurement of an inlet must succeed
+                raise
+            self._offset_at = now
+            return
+        last = self._offset_recorded
+        if record or last is None or abs(tc - last[1]) > 50e-6 or now - last[0] > 30.0:
+            self.record_offset(self._offset_src, ClockOffset(now, tc, uncertainty))
+            self._offset_recorded = (now, tc)
+        self._offset = tc
+        self._offset_at = now
+
+    def _start(self) -> None:
+        self.error = None
+        self._stop_evt.clear()
+        self._inlet = self._open(self._resolved)
+        self._thread = threading.Thread(
+            target=self._run, name=f"gazeread-lsl-inlet-{self._stream_info.name()}", daemon=True
+        )
+        self._thread.start()
+
+    def _stop(self) -> None:
+        self._stop_evt.set()
+        th = self._thread
+        if th is not None:
+            th.join(timeout=5.0)
+            if th.is_alive():
+                raise TrackerError("lsl: inlet thread did not stop within 5 s")
+        self._thread = None
+        if self._inlet is not None:
+            with contextlib.suppress(Exception):
+                self._inlet.close_stream()
+            self._inlet = None
+        if self.error is not None:
+            err, self.error = self.error, None
+            raise TrackerError(f"lsl: inlet thread failed: {err!r}") from err
+
+    # ------------------------------------------------------------------ inlet thread
+    def _run(self) -> None:
+        import pylsl
+        from pylsl.util import LostError
+
+        n_ch = self._stream_info.channel_count()
+        dest = np.empty((self._max_chunk, n_ch), dtype=self._dtype)
+        blank = empty_samples(self._max_chunk)
+        has_min = "min_samples" in inspect.signature(pylsl.StreamInlet.pull_chunk).parameters
+        last_data = self.clock()
+        last_t = -math.inf
+        flag_next = False
+        try:
+            while not self._stop_evt.is_set():
+                try:
+                    ts = self._pull(self._inlet, dest, has_min)
+                except LostError:
+                    ts = None
+                now = self.clock()
+                if ts is None or (len(ts) == 0 and now - last_data > self._stall_s):
+                    if not self.lost:
+                        self.lost = True
+                        self.post_event(
+                            "stream_lost",
+                            f"no data from LSL stream {self._stream_info.name()!r} for "
+                            f"{now - last_data:.2f} s",
+                            source_id=self._stream_info.source_id(),
+                        )
+                    if ts is None or not self._recover or not self._stream_info.source_id():
+                        self._reresolve()
+                    continue
+                if len(ts) == 0:
+                    continue
+                last_data = now
+                if self.lost:
+                    self.lost = False
+                    flag_next = True
+                    self._measure_offset(self._inlet, record=False)
+                    self.post_event(
+                        "stream_restored",
+                        f"LSL stream {self._stream_info.name()!r} is back",
+                        source_id=self._stream_info.source_id(),
+                    )
+                elif now - self._offset_at > self._offset_interval:
+                    self._measure_offset(self._inlet)
+                rows = self._convert(dest, np.asarray(ts, dtype=np.float64), blank, last_t)
+                if flag_next:
+                    rows["flags"][0] |= np.uint32(SampleFlag.AFTER_RECONNECT)
+                    flag_next = False
+                last_t = float(rows["t"][-1])
+                self._emit(rows)
+        except BaseException as exc:  # surfaced: posted now, re-raised by stop()
+            self.error = exc
+            self.post_event("error", f"lsl inlet thread failed: {exc!r}", error=repr(exc))
+
+    def _pull(self, inlet: Any, dest: np.ndarray, has_min: bool) -> list[float]:
+        """Wait up to 0.1 s for the first sample (GIL released), then take all that is there."""
+        if has_min:
+            _, ts = inlet.pull_chunk(
+                timeout=0.1, max_samples=len(dest), dest_obj=dest, min_samples=1
+            )
+            return list(ts)
+        sample, t0 = inlet.pull_sample(timeout=0.1)
+        if sample is None:
+            return []
+        dest[0] = sample
+        _, ts = inlet.pull_chunk(timeout=0.0, max_samples=len(dest) - 1, dest_obj=dest[1:])
+        return [t0, *ts]
+
+    def _reresolve(self) -> None:
+        """Resolve the stream again (outlet restarted without liblsl recovery); short waits."""
+        import pylsl
+
+        with contextlib.suppress(Exception):
+            self._inlet.close_stream()
+        pred = self._predicate
+        while not self._stop_evt.is_set():
+            found = pylsl.resolve_bypred(pred, 1, 0.5)
+            if found:
+                try:
+                    self._inlet = self._open(found[0])
+                except TrackerError:
+                    continue
+                self._resolved = found[0]
+                return
+
+    def _convert(
+        self, data: np.ndarray, ts: np.ndarray, blank: np.ndarray, last_t: float
+    ) -> np.ndarray:
+        n = len(ts)
+        rows = blank[:n].copy()
+        t = ts + self._offset
+        if t[0] < last_t or np.any(np.diff(t) < 0):  # an offset step must not send t backwards
+            t = np.maximum.accumulate(np.maximum(t, last_t))
+        rows["t"] = t
+        rows["device_ts"] = np.round(ts * 1e6).astype(np.int64)
+        d = data[:n]
+        explicit_valid = set()
+        for key, ch, scale, offset in self.mapping.targets:
+            col = d[:, ch].astype(np.float64)
+            if scale != 1.0 or offset != 0.0:
+                col = col * scale + offset
+            if "_eye_" in key:
+                rows[key[:-2] + "_pos"][:, "xyz".index(key[-1])] = col
+            elif key.endswith("_valid"):
+                rows[key] = col > 0.5
+                explicit_valid.add(key)
+            else:
+                rows[key] = col
+        for eye in ("left", "right"):
+            x, y = rows[f"{eye}_x"], rows[f"{eye}_y"]
+            finite = np.isfinite(x) & np.isfinite(y)
+            if f"{eye}_valid" in explicit_valid:
+                valid = rows[f"{eye}_valid"].astype(bool) & finite
+            else:
+                valid = finite
+            rows[f"{eye}_valid"] = valid
+            x[~valid] = np.nan
+            y[~valid] = np.nan
+        return rows

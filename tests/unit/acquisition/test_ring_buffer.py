@@ -1,0 +1,400 @@
+"""RingBuffer: states (empty, partly filled, full, wrapped, overflowing), reads, waits, threads."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from acquisition.ring_buffer import RingBuffer
+from acquisition.samples import SAMPLE_DTYPE, empty_samples
+
+
+def rows(start: int, n: int, rate: float = 100.0) -> np.ndarray:
+    """n samples with running values start..start+n-1 in device_ts and t = index / rate."""
+    out = empty_samples(n)
+    idx = np.arange(start, start + n)
+    out["device_ts"] = idx
+    out["t"] = idx / rate
+    out["left_x"] = idx * 1e-3
+    return out
+
+
+def as_tuple(i: int) -> tuple:
+    nan3 = (np.nan, np.nan, np.nan)
+    return (i / 100.0, i, 0, 0.5, 0.5, np.nan, np.nan, 1, 0, 3.0, np.nan, nan3, nan3, 0)
+
+
+def idx_of(chunk_samples: np.ndarray) -> list[int]:
+    return chunk_samples["device_ts"].tolist()
+
+
+# ----------------------------------------------------------------------------- construction
+@pytest.mark.parametrize("bad", [0, -1, 2.5, "8"], ids=["zero", "negative", "float", "str"])
+def test_capacity_must_be_positive_int(bad: object) -> None:
+    with pytest.raises(ValueError, match="capacity must be a positive int"):
+        RingBuffer(bad)  # type: ignore[arg-type]
+
+
+def test_wake_strategy_validated() -> None:
+    with pytest.raises(ValueError, match="wake must be 'relay' or 'all', got 'some'"):
+        RingBuffer(8, wake="some")
+
+
+def test_dtype_and_capacity_exposed() -> None:
+    buf = RingBuffer(8)
+    assert buf.capacity == 8
+    assert buf.dtype == SAMPLE_DTYPE
+    assert buf.total_pushed == 0
+
+
+# ----------------------------------------------------------------------------- states
+def test_empty_buffer_reads_nothing() -> None:
+    buf = RingBuffer(8)
+    r = buf.reader("r")
+    assert buf.latest() is None
+    assert r.available() == 0
+    c = r.consume()
+    assert len(c.samples) == 0 and c.lost == 0 and c.first_index == 0
+    assert c.samples.dtype == SAMPLE_DTYPE
+    assert len(r.peek(3).samples) == 0
+    assert len(buf.time_range(-1e9, 1e9)) == 0
+    assert r.wait(0.0) is False
+
+
+def test_partly_filled() -> None:
+    buf = RingBuffer(8)
+    r = buf.reader("r")
+    buf.push_many(rows(0, 3))
+    assert r.available() == 3
+    assert idx_of(r.peek().samples) == [0, 1, 2]
+    assert r.available() == 3, "peek must not move the cursor"
+    c = r.consume(2)
+    assert idx_of(c.samples) == [0, 1] and c.first_index == 0 and c.lost == 0
+    c = r.consume()
+    assert idx_of(c.samples) == [2] and c.first_index == 2
+    assert r.available() == 0
+    assert buf.latest()["device_ts"] == 2  # type: ignore[index]
+
+
+def test_exactly_full_loses_nothing() -> None:
+    buf = RingBuffer(8)
+    r = buf.reader("r")
+    buf.push_many(rows(0, 8))
+    c = r.consume()
+    assert idx_of(c.samples) == list(range(8)) and c.lost == 0
+    assert r.lost_total == 0
+
+
+def test_wrapped_reads_in_order() -> None:
+    buf = RingBuffer(8)
+    r = buf.reader("r")
+    buf.push_many(rows(0, 6))
+    assert len(r.consume().samples) == 6
+    buf.push_many(rows(6, 5))  # slots 6,7,0,1,2: wraps
+    c = r.consume()
+    assert idx_of(c.samples) == [6, 7, 8, 9, 10] and c.lost == 0 and c.first_index == 6
+    np.testing.assert_array_equal(c.samples["left_x"], np.arange(6, 11) * 1e-3)
+
+
+def test_single_pushes_wrap() -> None:
+    buf = RingBuffer(4)
+    r = buf.reader("r")
+    for i in range(10):
+        buf.push(as_tuple(i))
+        assert idx_of(r.consume().samples) == [i]
+    assert buf.total_pushed == 10
+
+
+def test_overflow_is_counted_exactly() -> None:
+    buf = RingBuffer(8)
+    r = buf.reader("r")
+    buf.push_many(rows(0, 13))  # 5 more than the capacity
+    c = r.consume()
+    assert c.lost == 5
+    assert c.first_index == 5
+    assert idx_of(c.samples) == list(range(5, 13))
+    assert r.lost_total == 5
+    # next read: nothing more lost
+    buf.push_many(rows(13, 2))
+    c = r.consume()
+    assert c.lost == 0 and idx_of(c.samples) == [13, 14]
+    assert r.lost_total == 5
+
+
+def test_overflow_by_single_pushes_and_counted_reads() -> None:
+    buf = RingBuffer(4)
+    r = buf.reader("r")
+    for i in range(11):
+        buf.push(as_tuple(i))
+    c = r.consume(2)
+    assert c.lost == 7 and idx_of(c.samples) == [7, 8]
+    c = r.consume(5)
+    assert c.lost == 0 and idx_of(c.samples) == [9, 10]
+    assert r.lost_total == 7
+
+
+def test_block_larger_than_capacity_keeps_newest() -> None:
+    buf = RingBuffer(4)
+    r = buf.reader("r")
+    buf.push_many(rows(0, 2))
+    buf.push_many(rows(2, 10))
+    assert buf.total_pushed == 12
+    c = r.consume()
+    assert idx_of(c.samples) == [8, 9, 10, 11]
+    assert c.lost == 8
+
+
+def test_peek_reports_loss_without_counting_it() -> None:
+    buf = RingBuffer(4)
+    r = buf.reader("r")
+    buf.push_many(rows(0, 6))
+    assert r.peek().lost == 2
+    assert r.lost_total == 0
+    assert r.consume().lost == 2
+    assert r.lost_total == 2
+
+
+def test_push_many_accepts_non_contiguous_blocks() -> None:
+    buf = RingBuffer(8)
+    r = buf.reader("r")
+    buf.push_many(rows(0, 10)[::2])
+    assert idx_of(r.consume().samples) == [0, 2, 4, 6, 8]
+
+
+def test_reader_from_start_and_skip_to_latest() -> None:
+    buf = RingBuffer(4)
+    buf.push_many(rows(0, 6))
+    late = buf.reader("late")
+    assert late.available() == 0
+    early = buf.reader("early", from_start=True)
+    assert idx_of(early.consume().samples) == [2, 3, 4, 5]
+    buf.push_many(rows(6, 3))
+    assert late.skip_to_latest() == 3
+    assert late.available() == 0
+
+
+@pytest.mark.parametrize("bad", [-1, -5])
+def test_negative_counts_rejected(bad: int) -> None:
+    r = RingBuffer(4).reader()
+    with pytest.raises(ValueError, match="n must be >= 0"):
+        r.consume(bad)
+    with pytest.raises(ValueError, match="timeout must be >= 0"):
+        r.wait(float(bad))
+
+
+# ----------------------------------------------------------------------------- time ranges
+def test_time_range_and_consume_until() -> None:
+    buf = RingBuffer(16)
+    r = buf.reader("r")
+    buf.push_many(rows(0, 10, rate=100.0))  # t = 0.00 .. 0.09
+    got = buf.time_range(0.025, 0.055)
+    assert idx_of(got) == [3, 4, 5]
+    assert idx_of(r.peek_time_range(0.0, 0.02)) == [0, 1]
+    c = r.consume_until(0.045)
+    assert idx_of(c.samples) == [0, 1, 2, 3, 4]
+    assert r.cursor == 5
+    assert buf.index_at_time(0.07) == 7
+
+
+def test_time_range_after_wrap_only_returns_held_rows() -> None:
+    buf = RingBuffer(8)
+    buf.push_many(rows(0, 20, rate=100.0))
+    assert idx_of(buf.time_range(0.0, 1.0)) == list(range(12, 20))
+    assert idx_of(buf.time_range(0.155, 0.175)) == [16, 17]
+    assert len(buf.time_range(0.5, 0.6)) == 0
+
+
+def test_consume_until_counts_loss() -> None:
+    buf = RingBuffer(4)
+    r = buf.reader("r")
+    buf.push_many(rows(0, 10, rate=100.0))
+    c = r.consume_until(0.08)
+    assert c.lost == 6 and idx_of(c.samples) == [6, 7]
+    assert r.lost_total == 6
+
+
+def test_latest_tracks_newest_row() -> None:
+    buf = RingBuffer(3)
+    for i in range(7):
+        buf.push(as_tuple(i))
+        latest = buf.latest()
+        assert latest is not None and int(latest["device_ts"]) == i
+
+
+# ----------------------------------------------------------------------------- wait / close
+def test_wait_times_out_without_data() -> None:
+    r = RingBuffer(4).reader()
+    assert r.wait(0.01) is False
+
+
+def test_wait_returns_at_once_when_data_is_there() -> None:
+    buf = RingBuffer(4)
+    r = buf.reader()
+    buf.push(as_tuple(0))
+    assert r.wait(10.0) is True
+
+
+def test_wait_wakes_on_push_from_another_thread() -> None:
+    buf = RingBuffer(4)
+    r = buf.reader()
+    started = threading.Event()
+
+    def produce() -> None:
+        started.wait(5)
+        buf.push(as_tuple(0))
+
+    th = threading.Thread(target=produce, name="test-producer")
+    th.start()
+    started.set()
+    assert r.wait(10.0) is True  # well before the timeout: the push woke us
+    th.join(5)
+    assert idx_of(r.consume().samples) == [0]
+
+
+def test_close_wakes_waiters_and_ends_waits() -> None:
+    buf = RingBuffer(4)
+    r = buf.reader()
+    result: list[bool] = []
+    th = threading.Thread(target=lambda: result.append(r.wait(30.0)), name="test-waiter")
+    th.start()
+    buf.close()
+    th.join(5)
+    assert not th.is_alive()
+    assert result == [False]
+    assert buf.closed
+    assert r.wait(1.0) is False
+
+
+def test_rows_pushed_before_close_can_still_be_read() -> None:
+    buf = RingBuffer(4)
+    r = buf.reader()
+    buf.push(as_tuple(0))
+    buf.close()
+    assert r.wait(1.0) is True
+    assert idx_of(r.consume().samples) == [0]
+    assert r.wait(0.5) is False
+
+
+# ----------------------------------------------------------------------------- threads
+@pytest.mark.parametrize("wake", ["relay", "all"])
+@pytest.mark.parametrize("n_readers", [1, 3])
+def test_concurrent_producer_and_readers_see_every_sample_once(n_readers: int, wake: str) -> None:
+    total = 20_000
+    buf = RingBuffer(total, wake=wake)  # readers that keep up never lose anything
+    seen: list[list[int]] = [[] for _ in range(n_readers)]
+    errors: list[BaseException] = []
+    readers = [buf.reader(f"r{k}") for k in range(n_readers)]
+
+    def read(k: int) -> None:
+        try:
+            r = readers[k]
+            while True:
+                if not r.wait(5.0):
+                    if buf.closed and r.available() == 0:
+                        return
+                    continue
+                c = r.consume(None if k % 2 == 0 else 7)  # some read everything, some by count
+                assert c.lost == 0
+                seen[k].extend(c.samples["device_ts"].tolist())
+        except BaseException as exc:
+            errors.append(exc)
+
+    def produce() -> None:
+        i = 0
+        while i < total:
+            n = 1 + (i % 5)
+            n = min(n, total - i)
+            if n == 1:
+                buf.push(as_tuple(i))
+            else:
+                buf.push_many(rows(i, n))
+            i += n
+        buf.close()
+
+    threads = [
+        threading.Thread(target=read, args=(k,), name=f"test-reader-{k}") for k in range(n_readers)
+    ]
+    for th in threads:
+        th.start()
+    producer = threading.Thread(target=produce, name="test-producer")
+    producer.start()
+    producer.join(30)
+    for th in threads:
+        th.join(30)
+    assert not errors, errors
+    for k in range(n_readers):
+        assert seen[k] == list(range(total)), f"reader {k}"
+        assert readers[k].lost_total == 0
+
+
+@pytest.mark.parametrize("wake", ["relay", "all"])
+def test_every_push_wakes_every_waiting_reader(wake: str) -> None:
+    """Lock-step rounds: each row must reach every reader through a wake-up, not a timeout."""
+    buf = RingBuffer(1024, wake=wake)
+    n_readers, rounds = 4, 500
+    counts = [0] * n_readers
+    late: list[int] = []
+
+    def read(k: int) -> None:
+        r = buf.reader(f"r{k}")
+        while True:
+            t0 = time.monotonic()
+            got = r.wait(10.0)  # a lost wake-up would sleep here until the next push or 10 s
+            if got:
+                counts[k] += len(r.consume().samples)
+            elif buf.closed:
+                return
+            if time.monotonic() - t0 > 5.0:
+                late.append(k)
+
+    threads = [
+        threading.Thread(target=read, args=(k,), name=f"test-reader-{k}") for k in range(n_readers)
+    ]
+    for th in threads:
+        th.start()
+    try:
+        for i in range(rounds):
+            buf.push(as_tuple(i))
+            deadline = time.monotonic() + 5.0
+            while min(counts) < i + 1 and time.monotonic() < deadline:
+                time.sleep(0.0002)
+            assert min(counts) == i + 1, f"round {i}: a reader was not woken ({counts})"
+    finally:
+        buf.close()
+        for th in threads:
+            th.join(15)
+    assert not late
+
+
+def test_slow_reader_under_concurrency_counts_loss_exactly() -> None:
+    """A reader far behind gets every row it reads intact and the rest counted as lost."""
+    total = 30_000
+    buf = RingBuffer(64)
+    r = buf.reader("slow")
+    got: list[int] = []
+    lost = 0
+    done = threading.Event()
+
+    def produce() -> None:
+        for i in range(0, total, 3):
+            buf.push_many(rows(i, 3))
+        done.set()
+
+    th = threading.Thread(target=produce, name="test-producer")
+    th.start()
+    while True:
+        finished = done.is_set()
+        c = r.consume(5)
+        lost += c.lost
+        got.extend(idx_of(c.samples))
+        # every row read is the row its index says (no torn or relabelled rows)
+        np.testing.assert_array_equal(c.samples["left_x"], c.samples["device_ts"] * 1e-3)
+        if finished and r.available() == 0:
+            break
+    th.join(10)
+    assert len(got) + lost == total
+    assert got == sorted(got) and len(set(got)) == len(got)
+    assert r.lost_total == lost
