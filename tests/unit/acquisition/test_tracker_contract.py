@@ -17,6 +17,8 @@ with that reason, never silently absent.
   thread; the gap skips pushes.
 - ``tobii`` (TOBII): add ``contract_tobii`` with the fake ``EyeTracker`` that calls the gaze
   callback from another thread (skips where ``tobii_research`` is not importable).
+- ``replay`` (STORE): a synthetic recorded session streamed live again; its recording has
+  4 samples missing every 100, so waiting replays a gap.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from acquisition.samples import SAMPLE_DTYPE, SampleFlag
 from acquisition.trackers import Tracker, TrackerError, tracker_class
 
 #: Backends the contract runs against; each needs a ``contract_<name>`` fixture.
-BACKENDS = ("simulated", "lsl", "tobii")
+BACKENDS = ("simulated", "lsl", "tobii", "replay")
 
 
 @dataclasses.dataclass
@@ -93,6 +95,28 @@ def contract_tobii(contract_buffer: RingBuffer) -> Iterator[ContractBackend]:
 
 
 # --- end of TOBII's addition ----------------------------------------------------------------
+
+
+@pytest.fixture
+def contract_replay(
+    contract_buffer: RingBuffer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ContractBackend]:
+    """A recorded session (4 samples dropped every 100) streamed live again at 250 Hz."""
+    from sessions.synthetic_session import write_synthetic_session
+
+    folder = write_synthetic_session(
+        tmp_path_factory.mktemp("replay"),
+        n_trials=2,
+        trial_s=4.0,
+        rate_hz=250.0,
+        drop_every=100,
+        drop_run=4,
+        batch_s=1.0,
+    )
+    tr = tracker_class("replay")(contract_buffer, session=folder)  # type: ignore[call-arg]
+    # The recording drops 4 samples every 0.4 s: waiting half a second replays one such gap.
+    yield ContractBackend(tr, 250.0, lambda: time.sleep(0.45))
+    tr.stop()
 
 
 @pytest.fixture(
