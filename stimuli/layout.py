@@ -53,6 +53,10 @@ class ImageLayout:
                 raise ValueError(f"ImageLayout.{name} must be a positive int, got {v!r}")
         if not math.isfinite(self.scale) or self.scale <= 0:
             raise ValueError(f"ImageLayout.scale must be a positive number, got {self.scale!r}")
+        for name in ("offset_x", "offset_y"):
+            v = getattr(self, name)
+            if not math.isfinite(v):
+                raise ValueError(f"ImageLayout.{name} must be a finite number, got {v!r}")
 
     # ---------------------------------------------------------------- geometry
     @property
@@ -74,6 +78,22 @@ class ImageLayout:
             self.offset_x + self.shown_width,
             self.offset_y + self.shown_height,
         )
+
+    @property
+    def image_rect(self) -> tuple[float, float, float, float]:
+        """``(xmin, ymin, xmax, ymax)`` of the part of the image shown, in image px (all of it)."""
+        return (0.0, 0.0, float(self.image_width), float(self.image_height))
+
+    def centred_rect(self) -> tuple[float, float, float, float]:
+        """``(cx, cy, width, height)`` of the image in window-centred px with y up.
+
+        This is PsychoPy's ``units='pix'`` convention (origin at the window centre, y
+        pointing up), so ``pos=(cx, cy), size=(width, height)`` puts the image exactly on
+        :attr:`screen_rect`.
+        """
+        cx = self.offset_x + self.shown_width / 2.0 - self.screen_width / 2.0
+        cy = self.screen_height / 2.0 - (self.offset_y + self.shown_height / 2.0)
+        return (cx, cy, self.shown_width, self.shown_height)
 
     # ---------------------------------------------------------------- transforms
     def image_to_screen(self, x: ArrayLike, y: ArrayLike) -> tuple[NDArray, NDArray]:
@@ -118,6 +138,15 @@ class ImageLayout:
         yi = np.asarray(image_y, dtype=float)
         with np.errstate(invalid="ignore"):
             return (xi >= 0) & (xi < self.image_width) & (yi >= 0) & (yi < self.image_height)
+
+    def map_gaze(self, x_norm: ArrayLike, y_norm: ArrayLike) -> tuple[NDArray, NDArray, NDArray]:
+        """Tracker-normalised gaze -> ``(image_x, image_y, on_image)``.
+
+        Off-image samples keep their (out-of-range) image coordinates; ``on_image`` is False
+        for them and for NaN (invalid) samples, as EGD-CXR's -1 marker would be.
+        """
+        xi, yi = self.normalised_to_image(x_norm, y_norm)
+        return xi, yi, self.on_image(xi, yi)
 
     # ---------------------------------------------------------------- storage
     def to_dict(self) -> dict[str, Any]:
@@ -184,7 +213,9 @@ def fit_image(
             raise ValueError(f"max_size {max_size!r} must be positive")
     scale = min(aw / iw, ah / ih)
     if integer_scaling:
-        scale = float(math.floor(scale)) if scale >= 1 else 1.0 / math.ceil(1.0 / scale)
+        # in integer arithmetic, so exact ratios never depend on float rounding
+        magnify = min(aw // iw, ah // ih)
+        scale = float(magnify) if magnify >= 1 else 1.0 / max(-(-iw // aw), -(-ih // ah))
     ox = (sw - iw * scale) / 2.0
     oy = (sh - ih * scale) / 2.0
     if integer_scaling:

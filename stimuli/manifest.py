@@ -1,0 +1,471 @@
+"""Stimulus manifests: a CSV (PsychoPy "conditions file" style) listing the images of a study.
+
+Columns (header row, any order; extra columns are kept in ``StimulusEntry.extra``):
+
+=============== ======== ==============================================================
+column          required meaning
+=============== ======== ==============================================================
+image_id        yes      unique name of the stimulus (used in trials, logs, exports)
+path            yes      image file; relative paths are relative to the manifest's folder
+authenticity    yes      ``real`` or ``synthetic``
+generator       yes      the model that made a synthetic image (may be empty for real ones)
+findings        yes      ground-truth labels separated by ``;`` (may be empty)
+window_center   no       DICOM-style window override, in stored/modality units
+window_width    no       (both or neither)
+=============== ======== ==============================================================
+
+:func:`load_manifest` checks everything and raises one :class:`ManifestError` listing every
+problem with the manifest's file name and line, so a researcher fixes them in one pass.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import math
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from stimuli.loading import ImageLoadError, load_image
+
+__all__ = [
+    "AUTHENTICITY_VALUES",
+    "OPTIONAL_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "ImageSummary",
+    "Manifest",
+    "ManifestCheck",
+    "ManifestError",
+    "ManifestProblem",
+    "StimulusEntry",
+    "check_manifest",
+    "load_manifest",
+    "write_manifest",
+]
+
+REQUIRED_COLUMNS = ("image_id", "path", "authenticity", "generator", "findings")
+OPTIONAL_COLUMNS = ("window_center", "window_width")
+AUTHENTICITY_VALUES = ("real", "synthetic")
+
+
+@dataclasses.dataclass(frozen=True)
+class StimulusEntry:
+    """One row of a manifest.
+
+    Attributes
+    ----------
+    image_id : str
+    path : Path
+        Absolute path of the image file.
+    authenticity : {'real', 'synthetic'}
+    generator : str
+    findings : tuple of str
+    window_center, window_width : float or None
+        Window override (both or neither).
+    line : int
+        Line of the manifest the row ends on (1-based; the header is line 1).
+    extra : dict
+        Other columns of the row, as text.
+    """
+
+    image_id: str
+    path: Path
+    authenticity: str
+    generator: str
+    findings: tuple[str, ...]
+    window_center: float | None
+    window_width: float | None
+    line: int
+    extra: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def window(self) -> tuple[float, float] | None:
+        """``(center, width)`` to pass to :func:`stimuli.loading.load_image`, or None."""
+        if self.window_center is None or self.window_width is None:
+            return None
+        return (self.window_center, self.window_width)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (stored with the session's provenance)."""
+        d = dataclasses.asdict(self)
+        d["path"] = str(self.path)
+        d["findings"] = list(self.findings)
+        return d
+
+
+@dataclasses.dataclass(frozen=True)
+class Manifest:
+    """A validated manifest: entries in file order, plus the file's path and SHA-256."""
+
+    path: Path
+    entries: list[StimulusEntry]
+    sha256: str = ""
+
+    def __iter__(self) -> Iterator[StimulusEntry]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def by_id(self, image_id: str) -> StimulusEntry:
+        """The entry with this ``image_id`` (KeyError naming the manifest if absent)."""
+        for e in self.entries:
+            if e.image_id == image_id:
+                return e
+        raise KeyError(f"{self.path}: no image_id {image_id!r}")
+
+    @property
+    def ids(self) -> list[str]:
+        """The image ids in file order."""
+        return [e.image_id for e in self.entries]
+
+
+@dataclasses.dataclass(frozen=True)
+class ManifestProblem:
+    """One problem: where (file, line, column) and what, with how to fix it."""
+
+    file: str
+    line: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        col = f" [{self.column}]" if self.column else ""
+        return f"{where}{col}: {self.message}"
+
+
+class ManifestError(ValueError):
+    """A manifest has problems; ``problems`` lists every one of them."""
+
+    def __init__(self, path: str | Path, problems: list[ManifestProblem]) -> None:
+        self.path = str(path)
+        self.problems = list(problems)
+        n = len(self.problems)
+        head = f"{self.path}: {n} problem{'s' if n != 1 else ''} in the stimulus manifest"
+        super().__init__(head + "\n" + "\n".join(f"  - {p}" for p in self.problems))
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageSummary:
+    """What checking found about one image (no pixels kept)."""
+
+    image_id: str
+    kind: str
+    width: int
+    height: int
+    bit_depth: int
+    photometric: str
+    display: str
+    pixel_spacing_mm: tuple[float, float] | None
+    sha256: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ManifestCheck:
+    """Result of :func:`check_manifest`: entries, problems, warnings and per-image facts."""
+
+    path: Path
+    entries: list[StimulusEntry]
+    problems: list[ManifestProblem]
+    warnings: list[ManifestProblem]
+    images: list[ImageSummary]
+    sha256: str
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no problem (warnings allowed)."""
+        return not self.problems
+
+    def summary(self) -> dict[str, Any]:
+        """Counts by authenticity, kind, size, bit depth, photometric, display and finding."""
+
+        def count(values: list[Any]) -> dict[str, int]:
+            return {
+                str(k): v for k, v in sorted(Counter(values).items(), key=lambda kv: str(kv[0]))
+            }
+
+        return {
+            "manifest": str(self.path),
+            "sha256": self.sha256,
+            "n_images": len(self.entries),
+            "authenticity": count([e.authenticity for e in self.entries]),
+            "generators": count([e.generator or "(none)" for e in self.entries]),
+            "findings": count([f for e in self.entries for f in e.findings] or []),
+            "kinds": count([i.kind for i in self.images]),
+            "sizes": count([f"{i.width}x{i.height}" for i in self.images]),
+            "bit_depths": count([i.bit_depth for i in self.images]),
+            "photometric": count([i.photometric for i in self.images]),
+            "display": count([i.display for i in self.images]),
+            "with_pixel_spacing": sum(1 for i in self.images if i.pixel_spacing_mm),
+            "window_overrides": sum(1 for e in self.entries if e.window is not None),
+        }
+
+
+def load_manifest(path: str | Path, *, check_images: bool = True) -> Manifest:
+    """Read and validate a manifest; raise :class:`ManifestError` listing every problem.
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV (``.tsv`` files are read tab-separated).
+    check_images : bool
+        Also decode every image (catches undecodable or non-image files before a session
+        starts; costs one full load per image).
+
+    Returns
+    -------
+    Manifest
+    """
+    result = check_manifest(path, check_images=check_images)
+    if result.problems:
+        raise ManifestError(result.path, result.problems)
+    return Manifest(path=result.path, entries=result.entries, sha256=result.sha256)
+
+
+def check_manifest(path: str | Path, *, check_images: bool = True) -> ManifestCheck:
+    """Validate a manifest and return everything found (never raises for content problems).
+
+    Parameters
+    ----------
+    path : str or Path
+        The manifest file.
+    check_images : bool
+        Decode every image that exists (see :func:`load_manifest`).
+
+    Returns
+    -------
+    ManifestCheck
+        ``entries`` holds the rows that had no problem of their own.
+    """
+    mpath = Path(path).expanduser().absolute()
+    name = str(mpath)
+    problems: list[ManifestProblem] = []
+    warns: list[ManifestProblem] = []
+
+    def problem(line: int | None, column: str | None, message: str) -> None:
+        problems.append(ManifestProblem(name, line, column, message))
+
+    empty = ManifestCheck(mpath, [], problems, warns, [], "")
+    if not mpath.is_file():
+        problem(None, None, "manifest file not found" if not mpath.exists() else "is not a file")
+        return empty
+    try:
+        raw = mpath.read_bytes()
+        text = raw.decode("utf-8-sig")
+    except OSError as exc:
+        problem(None, None, f"cannot be read ({exc.strerror or exc})")
+        return empty
+    except UnicodeDecodeError as exc:
+        problem(None, None, f"is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV")
+        return empty
+    digest = hashlib.sha256(raw).hexdigest()
+    delimiter = "\t" if mpath.suffix.lower() == ".tsv" else ","
+    reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter)
+    header: list[str] | None = None
+    header_line = 0
+    for row in reader:
+        if row and any(c.strip() for c in row) and not row[0].lstrip().startswith("#"):
+            header = [c.strip().lower() for c in row]
+            header_line = reader.line_num
+            break
+    if header is None:
+        problem(None, None, "is empty: it needs a header row with " + ", ".join(REQUIRED_COLUMNS))
+        return dataclasses.replace(empty, sha256=digest)
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        problem(
+            header_line,
+            None,
+            f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} (header is {', '.join(header)}; "
+            f"required: {', '.join(REQUIRED_COLUMNS)})",
+        )
+    dup_cols = sorted(c for c, n in Counter(header).items() if n > 1 and c)
+    if dup_cols:
+        problem(
+            header_line,
+            None,
+            f"column{'s' if len(dup_cols) > 1 else ''} {', '.join(dup_cols)} appear more than once",
+        )
+    col = {c: header.index(c) for c in header if c}
+    has_window_cols = [c for c in OPTIONAL_COLUMNS if c in col]
+    if len(has_window_cols) == 1:
+        other = next(c for c in OPTIONAL_COLUMNS if c not in col)
+        problem(
+            header_line,
+            None,
+            f"has {has_window_cols[0]} but no {other}: give both window columns or neither",
+        )
+
+    entries: list[StimulusEntry] = []
+    images: list[ImageSummary] = []
+    seen_ids: dict[str, int] = {}
+    seen_paths: dict[Path, str] = {}
+    seen_hashes: dict[str, str] = {}
+    for row in reader:
+        line = reader.line_num
+        if not row or not any(c.strip() for c in row) or row[0].lstrip().startswith("#"):
+            continue
+        n_before = len(problems)
+        if len(row) > len(header):
+            problem(
+                line,
+                None,
+                f"has {len(row)} fields but the header has {len(header)} (an unquoted comma?)",
+            )
+
+        def get(c: str, row: list[str] = row) -> str:
+            i = col.get(c)
+            return row[i].strip() if i is not None and i < len(row) else ""
+
+        image_id = get("image_id")
+        if "image_id" in col:
+            if not image_id:
+                problem(line, "image_id", "is empty: every image needs a unique id")
+            elif image_id in seen_ids:
+                problem(
+                    line,
+                    "image_id",
+                    f"{image_id!r} is already used on line {seen_ids[image_id]}; ids must be unique",
+                )
+            else:
+                seen_ids[image_id] = line
+        auth = get("authenticity").lower()
+        if "authenticity" in col and auth not in AUTHENTICITY_VALUES:
+            problem(
+                line,
+                "authenticity",
+                f"{get('authenticity')!r} is not one of: {', '.join(AUTHENTICITY_VALUES)}",
+            )
+        generator = get("generator")
+        if auth == "synthetic" and "generator" in col and not generator:
+            problem(
+                line,
+                "generator",
+                "is empty for a synthetic image: name the model that made it (e.g. 'RoentGen v1')",
+            )
+        findings = tuple(f.strip() for f in get("findings").split(";") if f.strip())
+        window = [_number(get(c)) for c in OPTIONAL_COLUMNS]
+        for c, (value, text) in zip(OPTIONAL_COLUMNS, window, strict=True):
+            if text and value is None:
+                problem(line, c, f"{text!r} is not a number")
+        wc, ww = window[0][0], window[1][0]
+        if len(has_window_cols) == 2 and bool(window[0][1]) != bool(window[1][1]):
+            problem(
+                line,
+                "window_width" if ww is None else "window_center",
+                "give both window_center and window_width, or neither",
+            )
+            wc = ww = None
+        if ww is not None and ww < 1:
+            problem(line, "window_width", f"{ww!r} must be >= 1")
+        rel = get("path")
+        img_path: Path | None = None
+        if "path" in col:
+            if not rel:
+                problem(
+                    line, "path", "is empty: give the image file, relative to the manifest's folder"
+                )
+            else:
+                p = Path(rel).expanduser()
+                img_path = (p if p.is_absolute() else mpath.parent / p).resolve()
+                if not img_path.exists() and "\\" in rel:  # a manifest written on Windows
+                    alt = Path(rel.replace("\\", "/")).expanduser()
+                    alt_path = (alt if alt.is_absolute() else mpath.parent / alt).resolve()
+                    img_path = alt_path if alt_path.exists() else img_path
+                if not img_path.exists():
+                    problem(line, "path", f"file not found: {rel} (looked for {img_path})")
+                    img_path = None
+                elif not img_path.is_file():
+                    problem(line, "path", f"{rel} is not a file")
+                    img_path = None
+                elif img_path in seen_paths:
+                    warns.append(
+                        ManifestProblem(
+                            name, line, "path", f"{rel} is also image {seen_paths[img_path]!r}"
+                        )
+                    )
+        if img_path is not None and check_images and (ww is None or ww >= 1):
+            try:
+                img = load_image(
+                    img_path, (wc, ww) if wc is not None and ww is not None else None, warn=False
+                )
+            except ImageLoadError as exc:
+                problem(
+                    line,
+                    "path",
+                    f"unreadable image: {exc.reason}" + (f" ({exc.fix})" if exc.fix else ""),
+                )
+            else:
+                for note in img.notes:
+                    warns.append(ManifestProblem(name, line, "path", note))
+                if img.sha256 in seen_hashes and img_path not in seen_paths:
+                    warns.append(
+                        ManifestProblem(
+                            name,
+                            line,
+                            "path",
+                            f"same file content as image {seen_hashes[img.sha256]!r}",
+                        )
+                    )
+                seen_hashes.setdefault(img.sha256, image_id)
+                images.append(
+                    ImageSummary(
+                        image_id, img.kind, img.width, img.height, img.bit_depth, img.photometric,
+                        img.display, img.pixel_spacing_mm, img.sha256,
+                    )
+                )  # fmt: skip
+        if img_path is not None:
+            seen_paths.setdefault(img_path, image_id)
+        if len(problems) == n_before and img_path is not None:
+            extra = {c: get(c) for c in col if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS}
+            entries.append(
+                StimulusEntry(image_id, img_path, auth, generator, findings, wc, ww, line, extra)
+            )
+    if not seen_ids and not missing and not problems:
+        problem(None, None, "lists no images")
+    return ManifestCheck(mpath, entries, problems, warns, images, digest)
+
+
+def write_manifest(path: str | Path, rows: list[dict[str, Any]]) -> Path:
+    """Write a manifest CSV from dicts (``findings`` may be a list; paths as given).
+
+    Parameters
+    ----------
+    path : str or Path
+        Output file.
+    rows : list of dict
+        Keys are column names; the required and window columns come first.
+
+    Returns
+    -------
+    Path
+    """
+    out = Path(path)
+    extra = [k for r in rows for k in r if k not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    columns = list(REQUIRED_COLUMNS + OPTIONAL_COLUMNS) + list(dict.fromkeys(extra))
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(columns)
+        for r in rows:
+            vals = []
+            for c in columns:
+                v = r.get(c, "")
+                if c == "findings" and not isinstance(v, str):
+                    v = ";".join(v)
+                vals.append("" if v is None else str(v))
+            w.writerow(vals)
+    return out
+
+
+def _number(text: str) -> tuple[float | None, str]:
+    if not text:
+        return None, ""
+    try:
+        v = float(text)
+    except ValueError:
+        return None, text
+    return (v if math.isfinite(v) else None), text
