@@ -1,7 +1,8 @@
 -- gazeread session store, schema version 1.
 -- One SQLite database per session, WAL mode. Times are session-clock seconds (LSL local_clock).
 -- Screen coordinates are px of the stimulus window (origin top-left, y down); gaze in the
--- samples table is tracker-normalised (0..1 of the display area). See README "Session store".
+-- samples table is tracker-normalised (0..1 of the display area). Documented for readers without
+-- gazeread (sqlite3, pandas, DuckDB) in docs/session_store.md.
 
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,

@@ -1,0 +1,288 @@
+"""The replay tracker: a recorded session streamed live again, with its original timing.
+
+Samples are read from the session store in blocks and emitted through
+:meth:`Tracker._emit` when their time comes: sample ``i`` goes out at
+``start + (t_i - t_first) / speed`` on the session clock and is re-stamped with that time
+(``device_ts`` keeps the original; ``flags`` gets ``REPLAYED``). Downstream readers (recorder,
+fixation detector, LSL outlet) cannot tell it from a live tracker, which is the point: tests,
+demos and LSL consumers without an eye tracker.
+
+Options: ``session`` (folder or ``session.sqlite``), ``speed`` (1 = real time, 2 = twice as
+fast, ``math.inf`` = as fast as the buffer takes it), and the part to play: ``t0``/``t1``
+(session-clock seconds of the recording) or ``trial`` (a trial id: its onset to offset).
+The session is read only; the store is opened by the tracker's own thread.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from acquisition.clock import session_clock
+from acquisition.ring_buffer import RingBuffer
+from acquisition.samples import SampleFlag, empty_samples
+from acquisition.trackers.base import Availability, Tracker, TrackerError
+
+__all__ = ["ReplayTracker", "SessionSamples"]
+
+_BLOCK_S = 5.0  # seconds of recording read from the store at once
+
+#: Columns of the store's ``samples`` table (docs/session_store.md), in SAMPLE_DTYPE order.
+_COLS = (
+    "t, device_ts, system_ts, left_x, left_y, right_x, right_y, left_valid, right_valid, "
+    "left_pupil, right_pupil, left_eye_x, left_eye_y, left_eye_z, right_eye_x, right_eye_y, "
+    "right_eye_z, flags"
+)
+
+
+class SessionSamples:
+    """Read-only access to a session database's samples and trials with plain ``sqlite3``.
+
+    (The acquisition package does not import :mod:`sessions`; the schema is public.)
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        p = Path(path)
+        db = p / "session.sqlite" if p.is_dir() else p
+        if not db.is_file():
+            raise TrackerError(
+                f"replay: no gazeread session at {p}: expected a session folder holding "
+                "session.sqlite"
+            )
+        self.path = db
+        try:
+            self._conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=10.0)
+            self._conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            raise TrackerError(f"replay: {db} is not a readable session database: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+    def one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        """First row of a query."""
+        return self._conn.execute(sql, params).fetchone()
+
+    def tracker(self) -> dict[str, Any]:
+        """The session's ``tracker_json`` as a dict."""
+        row = self.one("SELECT tracker_json FROM session WHERE id = 1")
+        return json.loads(row[0]) if row and row[0] else {}
+
+    def time_range(self) -> tuple[float, float] | None:
+        """First and last sample time."""
+        a, b = self.one("SELECT MIN(t), MAX(t) FROM samples")
+        return None if a is None else (float(a), float(b))
+
+    def trial_window(self, trial: int) -> tuple[float | None, float | None] | None:
+        """``(onset or start, offset)`` of a trial, None if there is no such trial."""
+        row = self.one("SELECT t_onset, t_start, t_offset FROM trials WHERE id = ?", (trial,))
+        if row is None:
+            return None
+        return (row[0] if row[0] is not None else row[1]), row[2]
+
+    def samples(self, t0: float, t1: float) -> np.ndarray:
+        """Samples with ``t0 <= t < t1`` as SAMPLE_DTYPE rows."""
+        rows = self._conn.execute(
+            f"SELECT {_COLS} FROM samples WHERE t >= ? AND t < ? ORDER BY t", (t0, t1)
+        ).fetchall()
+        out = empty_samples(len(rows))
+        if not rows:
+            return out
+        f = np.array(rows, dtype=np.float64)
+        for j, name in enumerate(("t", "device_ts", "system_ts", "left_x", "left_y", "right_x",
+                                  "right_y", "left_valid", "right_valid", "left_pupil",
+                                  "right_pupil")):  # fmt: skip
+            out[name] = f[:, j]
+        out["left_eye_pos"] = f[:, 11:14]
+        out["right_eye_pos"] = f[:, 14:17]
+        out["flags"] = f[:, 17].astype(np.uint32)
+        return out
+
+
+class ReplayTracker(Tracker):
+    """Stream a recorded session's samples into a ring buffer in real time (or scaled).
+
+    Parameters
+    ----------
+    buffer : RingBuffer
+    session : path
+        Session folder or its ``session.sqlite``.
+    speed : float
+        Playback speed factor, > 0 (``math.inf``: no pacing).
+    t0, t1 : float, optional
+        Part of the recording to play (session-clock s of the recording, ``t0 <= t < t1``).
+    trial : int, optional
+        Play this trial's viewing period (image onset to offset); exclusive with t0/t1.
+    loop : bool
+        Start again from the beginning when the end is reached.
+    clock : callable
+        Session clock for the new time stamps (default LSL ``local_clock``).
+    wake_interval_s : float
+        Sleep between emitted chunks (default 5 ms).
+    """
+
+    name: ClassVar[str] = "replay"
+
+    def __init__(
+        self,
+        buffer: RingBuffer,
+        *,
+        session: str | Path,
+        speed: float = 1.0,
+        t0: float | None = None,
+        t1: float | None = None,
+        trial: int | None = None,
+        loop: bool = False,
+        clock: Callable[[], float] = session_clock,
+        wake_interval_s: float = 0.005,
+    ) -> None:
+        super().__init__(buffer, clock=clock)
+        if not (speed > 0):
+            raise TrackerError(f"replay: speed must be > 0 (math.inf for no pacing), got {speed!r}")
+        if trial is not None and (t0 is not None or t1 is not None):
+            raise TrackerError("replay: give either trial or t0/t1, not both")
+        src = SessionSamples(session)
+        try:
+            tracker: dict[str, Any] = src.tracker()
+            span = src.time_range()
+            if span is None:
+                raise TrackerError(f"replay: the session at {src.path.parent} holds no samples")
+            if trial is not None:
+                win = src.trial_window(trial)
+                if win is None:
+                    n = src.one("SELECT COUNT(*) FROM trials")[0]
+                    raise TrackerError(
+                        f"replay: the session at {src.path.parent} has no trial {trial!r} "
+                        f"(it has trials 0..{n - 1})"
+                    )
+                if win[0] is None:
+                    raise TrackerError(f"replay: trial {trial} was never shown")
+                t0, t1 = win
+            cols = src.samples(span[0], span[0] + 2.0)["t"]
+        finally:
+            src.close()
+        self.session_path = src.path
+        self.speed = float(speed)
+        self.t_begin = float(span[0] if t0 is None else max(t0, span[0]))
+        self.t_end = float(span[1] + 1e-9 if t1 is None else t1)
+        if self.t_end <= self.t_begin:
+            raise TrackerError(
+                f"replay: empty range t0={self.t_begin!r} .. t1={self.t_end!r} "
+                f"(recording spans {span[0]:.3f} .. {span[1]:.3f} s)"
+            )
+        self.loop = bool(loop)
+        self._wake_s = float(wake_interval_s)
+        rate = float(tracker.get("rate_hz") or 0.0)
+        if rate <= 0:
+            d = np.diff(cols)
+            d = d[d > 0]
+            rate = float(1.0 / np.median(d)) if d.size else 0.0
+        self._rate = rate
+        self.info.rate_hz = rate
+        self.info.model = f"replay of {tracker.get('model') or tracker.get('backend') or 'unknown'}"
+        self.info.serial = str(tracker.get("serial") or "")
+        self.info.address = f"replay://{self.session_path}"
+        self.info.extra = {
+            "session": str(self.session_path),
+            "speed": self.speed,
+            "t0": self.t_begin,
+            "t1": self.t_end,
+            "trial": trial,
+            "original_tracker": tracker,
+        }
+        self._thread: threading.Thread | None = None
+        self._stop_evt = threading.Event()
+        self._finished = threading.Event()
+        self.error: BaseException | None = None
+        self.emitted = 0
+
+    @classmethod
+    def is_available(cls) -> Availability:
+        """Always available (needs only a recorded session, given as ``session=``)."""
+        return Availability(True, "replays a recorded gazeread session (option session=PATH)")
+
+    def supported_rates(self) -> list[float]:
+        """Only the recording's own rate."""
+        return [self._rate]
+
+    @property
+    def finished(self) -> bool:
+        """True once the whole range was emitted (never with ``loop``)."""
+        return self._finished.is_set()
+
+    def wait_finished(self, timeout: float) -> bool:
+        """Block until the replay reaches the end or ``timeout`` s pass; True if finished."""
+        return self._finished.wait(timeout)
+
+    def _start(self) -> None:
+        self.error = None
+        self._stop_evt.clear()
+        self._finished.clear()
+        self._thread = threading.Thread(target=self._run, name="gazeread-replay", daemon=True)
+        self._thread.start()
+
+    def _stop(self) -> None:
+        self._stop_evt.set()
+        th = self._thread
+        if th is not None:
+            th.join(timeout=5.0)
+            if th.is_alive():
+                raise TrackerError("replay: reader thread did not stop within 5 s")
+        self._thread = None
+        if self.error is not None:
+            err, self.error = self.error, None
+            raise TrackerError(f"replay: reader thread failed: {err!r}") from err
+
+    def _run(self) -> None:
+        try:
+            store = SessionSamples(self.session_path)
+            try:
+                while not self._stop_evt.is_set():
+                    self._play_once(store)
+                    if not self.loop:
+                        break
+            finally:
+                store.close()
+            if not self._stop_evt.is_set():
+                self._finished.set()
+                self.post_event("replay_finished", "the replayed range ended", emitted=self.emitted)
+        except BaseException as exc:  # surfaced: posted now, re-raised by stop()
+            self.error = exc
+            self.post_event("error", f"replay thread failed: {exc!r}", error=repr(exc))
+
+    def _play_once(self, store: SessionSamples) -> None:
+        start_clock = self.clock()
+        start_wall = time.monotonic()
+        self._last_device_ts = None  # a loop restarts the gap detection
+        a = self.t_begin
+        while a < self.t_end and not self._stop_evt.is_set():
+            b = min(a + _BLOCK_S, self.t_end)
+            block = store.samples(a, b)
+            a = b
+            i = 0
+            while i < len(block) and not self._stop_evt.is_set():
+                if math.isinf(self.speed):
+                    j = len(block)
+                else:
+                    due = self.t_begin + (time.monotonic() - start_wall) * self.speed
+                    j = int(np.searchsorted(block["t"], due, side="right"))
+                    if j <= i:
+                        wait = (block["t"][i] - due) / self.speed
+                        self._stop_evt.wait(min(max(wait, 0.0), self._wake_s))
+                        continue
+                rows = block[i:j].copy()
+                i = j
+                rel = (rows["t"] - self.t_begin) / (1.0 if math.isinf(self.speed) else self.speed)
+                rows["t"] = start_clock + rel
+                rows["flags"] |= np.uint32(SampleFlag.REPLAYED)
+                self._emit(rows)
+                self.emitted += len(rows)

@@ -1,0 +1,162 @@
+"""What every exporter needs: sessions split into readings, gaze mapped to screen and image px.
+
+A *reading* is one trial: one image read by one reader in one condition. Its window runs from
+the image onset to the image offset (flip times).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from calibration.geometry import ScreenGeometry
+from sessions.store import SessionStore, trial_window
+from stimuli.layout import ImageLayout
+
+__all__ = [
+    "ExportError",
+    "Progress",
+    "Reading",
+    "SessionData",
+    "average_gaze",
+    "bids_label",
+    "iter_readings",
+    "load_session",
+    "reading_name",
+]
+
+#: Called once per finished unit of work with a short description.
+Progress = Callable[[str], None]
+
+
+class ExportError(RuntimeError):
+    """An export could not be written; the message names the session/file and why."""
+
+
+@dataclasses.dataclass
+class SessionData:
+    """A session's metadata read once for an export."""
+
+    path: Path
+    info: dict[str, Any]
+    screen: ScreenGeometry
+    trials: list[dict[str, Any]]
+    responses: dict[int, dict[str, Any]]
+    calibrations: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    nominal_rate_hz: float
+
+    @property
+    def label(self) -> str:
+        """``<study>/sub-<participant>/ses-<n>``."""
+        i = self.info
+        return f"{i['study']}/sub-{i['participant']}/ses-{i['session_number']}"
+
+
+@dataclasses.dataclass
+class Reading:
+    """One trial with its samples and fixations."""
+
+    session: SessionData
+    trial: dict[str, Any]
+    response: dict[str, Any] | None
+    layout: ImageLayout | None
+    samples: np.ndarray
+    fixations: list[dict[str, Any]]
+    t_onset: float
+    t_offset: float
+
+    @property
+    def name(self) -> str:
+        """Folder-safe name of the reading."""
+        return reading_name(self.trial)
+
+
+def reading_name(trial: dict[str, Any]) -> str:
+    """``trial-003_<image_id>_<condition>`` with unsafe characters replaced."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{trial['image_id']}_{trial['condition']}")
+    return f"trial-{int(trial['id']):03d}_{safe}"
+
+
+def bids_label(value: Any) -> str:
+    """A BIDS label (letters and digits only) from any value; raises when nothing is left."""
+    out = re.sub(r"[^A-Za-z0-9]", "", str(value))
+    if not out:
+        raise ExportError(f"{value!r} cannot be made into a BIDS label (letters and digits)")
+    return out
+
+
+def load_session(store: SessionStore) -> SessionData:
+    """Read what exporters need (everything but samples)."""
+    info = store.session_info()
+    screen_d = info.get("screen_json") or {}
+    try:
+        screen = ScreenGeometry.from_dict(screen_d) if screen_d else ScreenGeometry()
+    except (TypeError, ValueError) as exc:
+        raise ExportError(
+            f"{store.path}: session.screen_json is not a screen geometry: {exc}"
+        ) from exc
+    tracker = info.get("tracker_json") or {}
+    rate = float(tracker.get("rate_hz") or 0.0) if isinstance(tracker, dict) else 0.0
+    if rate <= 0:
+        t = store.sample_arrays(("t",), -np.inf, np.inf)["t"][:2000]
+        d = np.diff(t)
+        d = d[d > 0]
+        rate = float(1.0 / np.median(d)) if d.size else math.nan
+    responses: dict[int, dict[str, Any]] = {}
+    for r in store.responses():  # the last response of a trial wins
+        r["answer"] = json.loads(r.get("answer_json") or "{}")
+        responses[int(r["trial_id"])] = r
+    return SessionData(
+        path=store.folder,
+        info=info,
+        screen=screen,
+        trials=store.trials(),
+        responses=responses,
+        calibrations=store._dicts("SELECT * FROM calibrations ORDER BY t, id"),
+        events=store.events(),
+        nominal_rate_hz=rate,
+    )
+
+
+def iter_readings(store: SessionStore, data: SessionData | None = None) -> Iterator[Reading]:
+    """Each trial that was shown (has an onset), with its samples and fixations."""
+    data = data or load_session(store)
+    for tr in data.trials:
+        t0, t1 = trial_window(tr)
+        if t0 is None:
+            continue
+        if t1 is None:  # interrupted while shown: up to the last sample before the next trial
+            nxt = [x for x in data.trials if x["id"] > tr["id"] and trial_window(x)[0] is not None]
+            t1 = trial_window(nxt[0])[0] if nxt else None
+        samples = store.samples_between(t0, np.inf if t1 is None else t1)
+        if t1 is None:
+            t1 = float(samples["t"][-1]) if len(samples) else t0
+        layout = ImageLayout.from_dict(json.loads(tr["layout_json"])) if tr["layout_json"] else None
+        fix = [f for f in store.fixations(t0, t1) if f["trial_id"] in (None, tr["id"])]
+        yield Reading(
+            session=data,
+            trial=tr,
+            response=data.responses.get(int(tr["id"])),
+            layout=layout,
+            samples=samples,
+            fixations=fix,
+            t_onset=float(t0),
+            t_offset=float(t1),
+        )
+
+
+def average_gaze(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Binocular average of normalised gaze, using the valid eye when only one is valid."""
+    lx, ly, rx, ry = (samples[k] for k in ("left_x", "left_y", "right_x", "right_y"))
+    with np.errstate(invalid="ignore"):
+        x = np.where(np.isnan(lx), rx, np.where(np.isnan(rx), lx, (lx + rx) / 2.0))
+        y = np.where(np.isnan(ly), ry, np.where(np.isnan(ry), ly, (ly + ry) / 2.0))
+    return x, y

@@ -1,0 +1,255 @@
+"""Data-quality figures of a recorded session (pure functions on arrays and plain dicts).
+
+``gazeread check`` gathers the arrays from the store and prints what these return. The
+thresholds follow the field: EyeLink grades a validation GOOD below 1.0 deg average accuracy;
+REFLACX warns at >= 15 % missing data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = [
+    "QualityThresholds",
+    "SampleStats",
+    "estimate_rate",
+    "sample_stats",
+    "session_verdict",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class QualityThresholds:
+    """Limits beyond which a session is reported as not usable.
+
+    Attributes
+    ----------
+    max_missing_percent : float
+        Largest share of samples with neither eye valid (REFLACX warns at 15 %).
+    max_dropped_percent : float
+        Largest share of samples the tracker never delivered.
+    min_rate_fraction : float
+        Effective rate must be at least this fraction of the nominal rate.
+    max_validation_deg : float
+        Largest acceptable average validation accuracy (EyeLink GOOD: < 1.0 deg).
+    """
+
+    max_missing_percent: float = 15.0
+    max_dropped_percent: float = 1.0
+    min_rate_fraction: float = 0.95
+    max_validation_deg: float = 1.0
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise ValueError(f"QualityThresholds.{f.name} must be a number >= 0, got {v!r}")
+
+
+@dataclasses.dataclass
+class SampleStats:
+    """Counts and rates over a stretch of samples."""
+
+    samples: int
+    duration_s: float
+    nominal_rate_hz: float
+    effective_rate_hz: float
+    gaps: int
+    dropped_samples: int
+    longest_gap_s: float
+    validity_left_percent: float
+    validity_right_percent: float
+    validity_any_percent: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict, NaN -> None (for JSON)."""
+        return {k: _clean(v) for k, v in dataclasses.asdict(self).items()}
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def estimate_rate(t: ArrayLike) -> float:
+    """Sampling rate (Hz) from the median interval of time stamps ``t`` (s); NaN if < 2."""
+    ta = np.asarray(t, dtype=np.float64)
+    if ta.size < 2:
+        return math.nan
+    d = np.diff(ta)
+    d = d[d > 0]
+    return float(1.0 / np.median(d)) if d.size else math.nan
+
+
+def sample_stats(
+    t: ArrayLike,
+    left_valid: ArrayLike,
+    right_valid: ArrayLike,
+    nominal_rate_hz: float | None = None,
+) -> SampleStats:
+    """Counts, rates, gaps and validity of a stretch of samples.
+
+    Parameters
+    ----------
+    t : array_like, shape (n,), s
+        Sample times, non-decreasing.
+    left_valid, right_valid : array_like, shape (n,)
+        1 where that eye is valid.
+    nominal_rate_hz : float, optional
+        The tracker's rate; estimated from the median interval when None or <= 0.
+
+    Returns
+    -------
+    SampleStats
+        A gap is an interval longer than 1.5 nominal periods; it drops
+        ``round(interval * rate) - 1`` samples. Effective rate is ``(n - 1) / (t_last - t_first)``.
+    """
+    ta = np.asarray(t, dtype=np.float64)
+    lv = np.asarray(left_valid).astype(bool)
+    rv = np.asarray(right_valid).astype(bool)
+    if not (ta.shape == lv.shape == rv.shape):
+        raise ValueError(
+            f"t, left_valid and right_valid must have one shape, got {ta.shape}, {lv.shape}, {rv.shape}"
+        )
+    n = int(ta.size)
+    rate = float(nominal_rate_hz) if nominal_rate_hz and nominal_rate_hz > 0 else estimate_rate(ta)
+    if n == 0:
+        return SampleStats(0, 0.0, rate, math.nan, 0, 0, 0.0, math.nan, math.nan, math.nan)
+    dur = float(ta[-1] - ta[0])
+    eff = (n - 1) / dur if dur > 0 else math.nan
+    gaps = dropped = 0
+    longest = 0.0
+    if n > 1 and math.isfinite(rate):
+        d = np.diff(ta)
+        big = d > 1.5 / rate
+        gaps = int(big.sum())
+        dropped = int(np.sum(np.rint(d[big] * rate) - 1)) if gaps else 0
+        longest = float(d.max())
+    return SampleStats(
+        samples=n,
+        duration_s=dur,
+        nominal_rate_hz=rate,
+        effective_rate_hz=eff,
+        gaps=gaps,
+        dropped_samples=dropped,
+        longest_gap_s=longest,
+        validity_left_percent=100.0 * float(lv.mean()),
+        validity_right_percent=100.0 * float(rv.mean()),
+        validity_any_percent=100.0 * float((lv | rv).mean()),
+    )
+
+
+def session_verdict(
+    overall: SampleStats,
+    trials: Sequence[dict[str, Any]],
+    *,
+    responses: int,
+    validation_accuracy_deg: float | None,
+    events: Sequence[dict[str, Any]] = (),
+    frame_drops: int = 0,
+    thresholds: QualityThresholds | None = None,
+) -> tuple[bool, list[str], list[str]]:
+    """Decide whether a session is usable.
+
+    Parameters
+    ----------
+    overall : SampleStats
+        Over the whole recording.
+    trials : sequence of dict
+        Each with ``id``, ``status`` and optionally ``stats`` (a :class:`SampleStats` dict).
+    responses : int
+        Number of stored responses.
+    validation_accuracy_deg : float or None
+        Average accuracy of the last validation, None when none was recorded.
+    events : sequence of dict
+        Event rows (``kind``, ``message``): ``recording_error``, ``samples_lost`` and
+        ``interrupted`` are reported.
+    frame_drops : int
+        Dropped display frames over all trials.
+
+    Returns
+    -------
+    (usable, problems, warnings)
+        ``usable`` is False when any problem was found; warnings do not make it unusable.
+    """
+    th = thresholds or QualityThresholds()
+    problems: list[str] = []
+    warnings: list[str] = []
+    if overall.samples == 0:
+        problems.append("no gaze samples were recorded")
+    total = len(trials)
+    done = sum(1 for tr in trials if tr.get("status") in ("complete", "skipped"))
+    if total == 0:
+        problems.append("the session has no trials")
+    elif done < total:
+        missing = [tr["id"] for tr in trials if tr.get("status") not in ("complete", "skipped")]
+        problems.append(
+            f"{total - done} of {total} trials are not complete (trial ids {_ids(missing)}); "
+            "continue the session with --resume"
+        )
+    if responses < sum(1 for tr in trials if tr.get("status") == "complete"):
+        problems.append(f"only {responses} responses for {done} completed trials")
+    if overall.samples:
+        missing_pct = 100.0 - overall.validity_any_percent
+        if missing_pct >= th.max_missing_percent:
+            problems.append(
+                f"{missing_pct:.1f} % of samples have no valid eye (limit "
+                f"{th.max_missing_percent:g} %)"
+            )
+        expected = overall.samples + overall.dropped_samples
+        drop_pct = 100.0 * overall.dropped_samples / expected if expected else 0.0
+        if drop_pct > th.max_dropped_percent:
+            problems.append(
+                f"{overall.dropped_samples} samples dropped ({drop_pct:.2f} %, limit "
+                f"{th.max_dropped_percent:g} %) in {overall.gaps} gaps"
+            )
+        elif overall.dropped_samples:
+            warnings.append(f"{overall.dropped_samples} samples dropped in {overall.gaps} gaps")
+        if (
+            math.isfinite(overall.effective_rate_hz)
+            and math.isfinite(overall.nominal_rate_hz)
+            and overall.effective_rate_hz < th.min_rate_fraction * overall.nominal_rate_hz
+        ):
+            warnings.append(
+                f"effective rate {overall.effective_rate_hz:.1f} Hz is below the nominal "
+                f"{overall.nominal_rate_hz:g} Hz (pauses between trials count against it)"
+            )
+    for tr in trials:
+        st = tr.get("stats")
+        if not st or not st.get("samples"):
+            if tr.get("status") == "complete":
+                problems.append(f"trial {tr['id']} is complete but has no gaze samples")
+            continue
+        miss = 100.0 - (st.get("validity_any_percent") or 0.0)
+        if miss >= th.max_missing_percent:
+            warnings.append(f"trial {tr['id']}: {miss:.1f} % of samples have no valid eye")
+    if validation_accuracy_deg is None:
+        warnings.append("no validation was recorded")
+    elif validation_accuracy_deg >= th.max_validation_deg:
+        problems.append(
+            f"last validation accuracy {validation_accuracy_deg:.2f} deg is not below "
+            f"{th.max_validation_deg:g} deg"
+        )
+    for ev in events:
+        kind = ev.get("kind")
+        if kind == "recording_error":
+            problems.append(f"recording error: {ev.get('message', '')}")
+        elif kind == "samples_lost":
+            problems.append(f"recorder lost samples: {ev.get('message', '')}")
+        elif kind == "interrupted":
+            warnings.append(f"session was interrupted and resumed: {ev.get('message', '')}")
+    if frame_drops:
+        warnings.append(f"{frame_drops} display frames dropped while images were shown")
+    return (not problems, problems, warnings)
+
+
+def _ids(ids: Sequence[int], limit: int = 10) -> str:
+    s = ", ".join(str(i) for i in ids[:limit])
+    return s + (f", ... ({len(ids) - limit} more)" if len(ids) > limit else "")

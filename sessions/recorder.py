@@ -1,0 +1,282 @@
+"""The recorder: a named thread that writes the ring buffer into the session store as it goes.
+
+Every ``batch_s`` (default 50 ms) it consumes what its reader holds and commits it as one
+transaction, so a crash loses at most the batch in flight (<= 100 ms of data). The same thread
+drains the tracker's events and clock offsets and writes the fixations handed to
+:meth:`Recorder.add_fixation_event`, so the store has a single writer for the stream data.
+
+A write error (disk full, file-size limit, read-only folder, database gone) stops the thread
+cleanly: everything committed so far stays intact, :attr:`Recorder.error` holds a message that
+says what happened and what to do, an ``recording_error`` event is written if the database
+still accepts writes, and the optional ``on_error`` callback is called.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import dataclasses
+import math
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from acquisition.fixations import fixation_to_row
+from acquisition.ring_buffer import Reader
+from sessions.store import SessionStore
+
+__all__ = ["Recorder", "RecorderStats", "fixation_event_to_row"]
+
+
+@dataclasses.dataclass
+class RecorderStats:
+    """Counters of what the recorder wrote."""
+
+    samples: int = 0
+    batches: int = 0
+    events: int = 0
+    fixations: int = 0
+    offsets: int = 0
+    lost: int = 0
+    rejected_fixations: int = 0
+    last_t: float = math.nan
+    max_batch_span_s: float = 0.0
+
+
+def fixation_event_to_row(
+    event: Any, layout: Any = None, trial_id: int | None = None
+) -> dict[str, Any] | None:
+    """A finished fixation as a ``fixations`` row; None for start/cancel events.
+
+    ``event`` is a :class:`~acquisition.fixations.FixationEvent` (converted with
+    :func:`~acquisition.fixations.fixation_to_row`) or a ready row as a dict.
+    """
+    if isinstance(event, dict):
+        return dict(event)
+    if getattr(event, "kind", "end") != "end":
+        return None
+    return dict(fixation_to_row(event, layout, trial_id))
+
+
+class Recorder:
+    """Write samples, tracker events, clock offsets and fixations to a store, in a thread.
+
+    Parameters
+    ----------
+    reader : acquisition.ring_buffer.Reader
+        This recorder's own cursor into the ring buffer.
+    store : SessionStore
+        Where to write.
+    tracker : Tracker, optional
+        Its ``drain_events()`` and ``drain_offsets()`` are written each batch.
+    batch_s : float
+        Commit period (s), 0 < batch_s <= 0.1, so a batch never holds more than 100 ms of
+        data unless the disk stalls.
+    name : str
+        Thread name.
+    on_error : callable, optional
+        Called (from the recorder thread) with the error message when writing fails.
+    """
+
+    def __init__(
+        self,
+        reader: Reader,
+        store: SessionStore,
+        tracker: Any = None,
+        batch_s: float = 0.05,
+        name: str = "recorder",
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
+        if not 0 < batch_s <= 0.1:
+            raise ValueError(f"batch_s must be in (0, 0.1] s, got {batch_s!r}")
+        self.reader = reader
+        self.store = store
+        self.tracker = tracker
+        self.batch_s = float(batch_s)
+        self.on_error = on_error
+        self.stats = RecorderStats()
+        self.error: str | None = None
+        self._fixations: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        # (t_from, trial_id, layout), sorted by t_from: which trial a fixation belongs to
+        self._trial_times: list[float] = []
+        self._trial_info: list[tuple[int | None, Any]] = []
+        self._trial_lock = threading.Lock()
+        self._fix_cols: set[str] | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    # ------------------------------------------------------------------ control
+    def start(self) -> Recorder:
+        """Start the thread; returns self."""
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Flush everything still in the reader and queues, then end the thread.
+
+        Raises :class:`TimeoutError` if the thread does not finish within ``timeout``.
+        """
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                raise TimeoutError(
+                    f"recorder thread {self._thread.name!r} did not stop in {timeout} s"
+                )
+
+    @property
+    def running(self) -> bool:
+        """True while the thread runs."""
+        return self._thread.is_alive()
+
+    @property
+    def failed(self) -> bool:
+        """True once a write error stopped recording (see :attr:`error`)."""
+        return self.error is not None
+
+    def __enter__(self) -> Recorder:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ inputs
+    def set_trial(
+        self, trial_id: int | None, layout: Any = None, t_from: float | None = None
+    ) -> None:
+        """Say which trial (and image layout) fixations starting from ``t_from`` belong to.
+
+        Call it with the image onset flip time when the image appears and with
+        ``(None, None, t_offset)`` when it goes. A fixation is assigned by its ``t_start``, so
+        one that ends after the switch still goes to the right trial. Without ``t_from`` the
+        switch applies from the newest recorded sample.
+        """
+        if t_from is None:
+            last = self.stats.last_t
+            t_from = last if math.isfinite(last) else -math.inf
+        with self._trial_lock:
+            i = bisect.bisect_right(self._trial_times, t_from)
+            self._trial_times.insert(i, float(t_from))
+            self._trial_info.insert(i, (trial_id, layout))
+
+    def trial_at(self, t: float) -> tuple[int | None, Any]:
+        """``(trial_id, layout)`` in force at session time ``t`` (``(None, None)`` before any)."""
+        with self._trial_lock:
+            i = bisect.bisect_right(self._trial_times, t) - 1
+            return self._trial_info[i] if i >= 0 else (None, None)
+
+    def add_fixation_event(self, event: Any) -> None:
+        """Fixation sink (thread-safe): finished fixations are written by the recorder thread.
+
+        Accepts detector ``FixationEvent`` objects (only ``kind == 'end'`` are stored; the
+        trial and layout come from :meth:`set_trial` at the fixation's start) or ready
+        ``fixations`` rows as dicts (stored as they are).
+        """
+        self._fixations.put(event)
+
+    # ------------------------------------------------------------------ thread
+    def _run(self) -> None:
+        next_commit = time.monotonic() + self.batch_s
+        try:
+            while not self._stop.is_set():
+                remaining = next_commit - time.monotonic()
+                if remaining > 0:
+                    self._stop.wait(remaining)
+                next_commit = max(next_commit + self.batch_s, time.monotonic())
+                self._write_once()
+            self._write_once()  # final flush
+        except Exception as exc:  # sqlite3.Error, StoreError, OSError, ...: surfaced, never silent
+            self._fail(exc)
+
+    def _write_once(self) -> None:
+        chunk = self.reader.consume()
+        if chunk.lost:
+            self.stats.lost += chunk.lost
+            if len(chunk.samples):
+                t_lost = float(chunk.samples["t"][0])
+            else:
+                t_lost = self.stats.last_t if np.isfinite(self.stats.last_t) else 0.0
+            self.store.add_event(
+                t_lost,
+                "samples_lost",
+                f"the recorder fell {chunk.lost} samples behind the ring buffer; they are lost",
+                count=chunk.lost,
+            )
+        samples = chunk.samples
+        if len(samples):
+            self.store.append_samples(samples)
+            ts = samples["t"]
+            self.stats.samples += len(samples)
+            self.stats.batches += 1
+            self.stats.last_t = float(ts[-1])
+            span = float(ts[-1] - ts[0])
+            self.stats.max_batch_span_s = max(self.stats.max_batch_span_s, span)
+        if self.tracker is not None:
+            for ev in self.tracker.drain_events():
+                data = dict(ev.data)
+                t_ev = float(data.pop("t", ev.t))
+                self.store.add_event(t_ev, ev.kind, ev.message, **data)
+                self.stats.events += 1
+            for source, off in self.tracker.drain_offsets():
+                self.store.add_clock_offset(off.t_session, source, off.offset_s, off.uncertainty_s)
+                self.stats.offsets += 1
+        while True:
+            try:
+                ev = self._fixations.get_nowait()
+            except queue.Empty:
+                break
+            self._write_fixation(ev)
+
+    def _write_fixation(self, ev: Any) -> None:
+        """One fixation; a malformed one is reported as an event, never stops the recording."""
+        try:
+            t_start = float(getattr(ev, "t_start", math.nan))
+            trial_id, layout = self.trial_at(t_start) if math.isfinite(t_start) else (None, None)
+            row = fixation_event_to_row(ev, layout, trial_id)
+            if row is None:
+                return
+            if self._fix_cols is None:
+                self._fix_cols = {r[1] for r in self.store.query("PRAGMA table_info(fixations)")}
+            unknown = sorted(set(row) - self._fix_cols)
+            if unknown:
+                raise ValueError(f"unknown fixations column(s) {unknown}")
+            self.store.add_fixations([row])
+        except (sqlite3.IntegrityError, sqlite3.InterfaceError, ValueError, TypeError) as exc:
+            t = getattr(ev, "t_emitted", None)
+            if not isinstance(t, float) or not math.isfinite(t):
+                t = self.stats.last_t if math.isfinite(self.stats.last_t) else 0.0
+            self.store.add_event(
+                t,
+                "fixation_rejected",
+                f"a fixation could not be stored ({type(exc).__name__}: {exc}): {ev!r}"[:500],
+            )
+            self.stats.rejected_fixations += 1
+            return
+        self.stats.fixations += 1
+
+    def _fail(self, exc: BaseException) -> None:
+        last = self.stats.last_t
+        where = f"up to t={last:.3f} s" if np.isfinite(last) else "before the first batch"
+        self.error = (
+            f"recording stopped: could not write to {self.store.path}: "
+            f"{type(exc).__name__}: {exc}. The {self.stats.samples} samples recorded {where} "
+            "are saved and readable. Free disk space or fix the folder's permissions "
+            "(or the file-size limit), then continue the session with --resume."
+        )
+        # the database may refuse writes now: then the message is what counts
+        with contextlib.suppress(Exception):
+            self.store.add_event(
+                last if np.isfinite(last) else 0.0,
+                "recording_error",
+                self.error,
+                exception=type(exc).__name__,
+                samples_written=self.stats.samples,
+            )
+        if self.on_error is not None:
+            with contextlib.suppress(Exception):  # a failing callback must not hide the error
+                self.on_error(self.error)

@@ -1,0 +1,215 @@
+"""The recorder thread: batches, tracker events/offsets, fixations, lost samples, write errors."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from acquisition.clock import ClockOffset
+from acquisition.fixations import FixationEvent
+from acquisition.ring_buffer import RingBuffer
+from acquisition.samples import empty_samples
+from sessions.recorder import Recorder, fixation_event_to_row
+from sessions.store import SessionStore, StoreError
+from stimuli.layout import ImageLayout
+
+
+def _block(n: int, t0: float) -> np.ndarray:
+    s = empty_samples(n)
+    s["t"] = t0 + np.arange(n) / 1000.0
+    s["device_ts"] = np.rint(s["t"] * 1e6).astype(np.int64)
+    s["left_x"] = 0.5
+    s["left_valid"] = 1
+    return s
+
+
+class _FakeTracker:
+    def __init__(self: Any) -> None:
+        self.events: list = []
+        self.offsets: list = []
+
+    def drain_events(self: Any) -> list:
+        out, self.events = self.events, []
+        return out
+
+    def drain_offsets(self: Any) -> list:
+        out, self.offsets = self.offsets, []
+        return out
+
+
+def _Ev(kind, t_emitted, t_start, t_end, x_px, y_px, duration_ms=float("nan")):
+    return FixationEvent(kind, t_emitted, t_start, t_end, x_px, y_px, duration_ms=duration_ms)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SessionStore]:
+    st = SessionStore.create(tmp_path, "study", "p01", 1)
+    yield st
+    st.close()
+
+
+def test_everything_pushed_is_written_after_stop(store: SessionStore) -> None:
+    buf = RingBuffer(1 << 12)
+    rec = Recorder(buf.reader("recorder"), store, batch_s=0.01, name="test-recorder").start()
+    assert rec.running and rec._thread.name == "test-recorder"
+    for k in range(20):
+        buf.push_many(_block(50, 1.0 + k * 0.05))
+    rec.stop()
+    assert not rec.running and rec.error is None
+    assert store.sample_count() == 1000 == rec.stats.samples
+    t = store.sample_arrays(("t",))["t"]
+    assert np.all(np.diff(t) > 0)
+
+
+def test_tracker_events_offsets_and_fixations_are_stored(store: SessionStore) -> None:
+    from acquisition.trackers.base import TrackerEvent
+
+    buf = RingBuffer(1 << 10)
+    tr = _FakeTracker()
+    tr.events.append(TrackerEvent(5.0, "samples_dropped", "3 missing", {"count": 3, "t": 4.5}))
+    tr.offsets.append(("tobii_system", ClockOffset(5.0, 0.25, 1e-5)))
+    rec = Recorder(buf.reader("r"), store, tracker=tr, batch_s=0.01)
+    layout = ImageLayout(1000, 1000, 1920, 1080, 1.0, 460.0, 40.0)
+    rec.set_trial(2, layout)
+    rec.add_fixation_event(_Ev("start_provisional", 1.0, 1.0, float("nan"), 960.0, 540.0))
+    rec.add_fixation_event(_Ev("end", 1.3, 1.0, 1.25, 960.0, 540.0, duration_ms=250.0))
+    rec.add_fixation_event({"trial_id": None, "t_start": 2.0, "t_end": 2.1, "duration_ms": 100.0})
+    with rec:
+        pass
+    ev = store.events("samples_dropped")
+    assert len(ev) == 1 and ev[0]["t"] == 4.5 and ev[0]["data"] == {"count": 3}
+    assert store.query("SELECT source, offset_s FROM clock_offsets") == [("tobii_system", 0.25)]
+    fx = store.fixations()
+    assert len(fx) == 2
+    assert fx[0]["trial_id"] == 2
+    assert fx[0]["image_x"] == pytest.approx(500.0) and fx[0]["image_y"] == pytest.approx(500.0)
+    assert fx[0]["duration_ms"] == 250.0
+
+
+def test_fixation_off_image_has_no_image_coordinates() -> None:
+    layout = ImageLayout(100, 100, 1920, 1080, 1.0, 0.0, 0.0)
+    row = fixation_event_to_row(_Ev("end", 1, 0, 1, 500.0, 500.0), layout, 1)
+    assert row is not None and row["image_x"] is None and row["x_px"] == 500.0
+    assert fixation_event_to_row(_Ev("start_confirmed", 1, 0, 1, 5.0, 5.0)) is None
+
+
+def test_lost_samples_are_recorded_not_silent(store: SessionStore) -> None:
+    buf = RingBuffer(64)
+    reader = buf.reader("r")
+    buf.push_many(_block(200, 1.0))  # the reader falls 136 samples behind
+    rec = Recorder(reader, store, batch_s=0.01).start()
+    rec.stop()
+    ev = store.events("samples_lost")
+    assert len(ev) == 1 and ev[0]["data"]["count"] == 136
+    assert rec.stats.lost == 136 and store.sample_count() == 64
+
+
+class _FailingStore(SessionStore):
+    fail_after = 3
+
+    def append_samples(self: Any, samples: np.ndarray) -> None:
+        if self.fail_after <= 0:
+            raise sqlite3.OperationalError("database or disk is full")
+        self.fail_after -= 1
+        super().append_samples(samples)
+
+
+def test_write_error_stops_cleanly_with_message_and_data_intact(tmp_path: Path) -> None:
+    base = SessionStore.create(tmp_path, "study", "p01", 1)
+    store = _FailingStore(base.path, base._conn)
+    buf = RingBuffer(1 << 12)
+    got: list[str] = []
+    done = threading.Event()
+
+    def on_error(msg: str) -> None:
+        got.append(msg)
+        done.set()
+
+    rec = Recorder(buf.reader("r"), store, batch_s=0.01, on_error=on_error).start()
+    for k in range(10):
+        buf.push_many(_block(10, 1.0 + k * 0.01))
+        if k < 3:
+            # give the recorder a batch per block for the first three
+            deadline = rec.stats.batches
+            for _ in range(200):
+                if rec.stats.batches > deadline:
+                    break
+                threading.Event().wait(0.005)
+    assert done.wait(5.0)
+    rec.stop()
+    assert rec.failed and not rec.running
+    assert rec.error is not None
+    assert "disk is full" in rec.error and str(store.path) in rec.error and "--resume" in rec.error
+    assert got == [rec.error]
+    written = rec.stats.samples
+    assert written >= 30 and store.sample_count() == written  # what was committed is intact
+    ev = store.events("recording_error")
+    assert len(ev) == 1 and ev[0]["data"]["samples_written"] == written
+    store.close()
+
+
+def test_batch_period_is_validated(store: SessionStore) -> None:
+    buf = RingBuffer(16)
+    with pytest.raises(ValueError, match="batch_s"):
+        Recorder(buf.reader("r"), store, batch_s=0.5)
+
+
+def test_a_live_recording_can_be_checked_without_disturbing_it(store: SessionStore) -> None:
+    from sessions.commands.check import check_session
+
+    buf = RingBuffer(1 << 14)
+    rec = Recorder(buf.reader("r"), store, batch_s=0.01).start()
+    buf.push_many(_block(500, 1.0))
+    for _ in range(3):
+        rep = check_session(store.folder)  # its own connection; closing it must not checkpoint
+        assert rep["status"] == "running"
+        buf.push_many(_block(10, 2.0 + _ * 0.01))
+    rec.stop()
+    assert rec.error is None and store.sample_count() == 530
+
+
+def test_a_malformed_fixation_is_reported_and_recording_goes_on(store: SessionStore) -> None:
+    buf = RingBuffer(1 << 10)
+    rec = Recorder(buf.reader("r"), store, batch_s=0.01).start()
+    rec.add_fixation_event({"trial_id": 1, "t_start": 1.0})  # no t_end: NOT NULL
+    rec.add_fixation_event({"nonsense_column": 1})
+    rec.add_fixation_event(_Ev("end", 2.2, 2.0, 2.1, 10.0, 10.0, duration_ms=100.0))
+    buf.push_many(_block(100, 1.0))
+    rec.stop()
+    assert rec.error is None and store.sample_count() == 100
+    assert rec.stats.fixations == 1 and rec.stats.rejected_fixations == 2
+    assert len(store.events("fixation_rejected")) == 2
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="permission bits do not bind root")
+def test_read_only_folder_is_refused_clearly(tmp_path: Path) -> None:
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        with pytest.raises(StoreError, match="cannot create the session folder"):
+            SessionStore.create(ro, "study", "p01", 1)
+    finally:
+        ro.chmod(0o755)
+
+
+def test_fixations_go_to_the_trial_shown_at_their_start(store: SessionStore) -> None:
+    buf = RingBuffer(1 << 10)
+    rec = Recorder(buf.reader("r"), store, batch_s=0.01)
+    layout = ImageLayout(1000, 1000, 1920, 1080, 1.0, 460.0, 40.0)
+    rec.set_trial(4, layout, t_from=10.0)
+    rec.set_trial(None, None, t_from=20.0)
+    assert rec.trial_at(9.9) == (None, None) and rec.trial_at(10.0) == (4, layout)
+    for t0 in (9.0, 15.0, 19.9, 25.0):
+        rec.add_fixation_event(_Ev("end", t0 + 0.3, t0, t0 + 0.25, 960.0, 540.0, duration_ms=250.0))
+    with rec:
+        pass
+    got = [(f["t_start"], f["trial_id"], f["image_x"]) for f in store.fixations()]
+    assert got == [(9.0, None, None), (15.0, 4, 500.0), (19.9, 4, 500.0), (25.0, None, None)]
