@@ -16,11 +16,16 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
+    "PLAUSIBLE_DISTANCE_MM",
     "ScreenGeometry",
     "angular_distance_deg",
     "deg_to_px_offset",
+    "eye_distance_mm",
+    "norm_to_px",
     "px_per_degree",
     "px_to_deg",
+    "px_to_norm",
+    "with_eye_distance",
 ]
 
 
@@ -146,3 +151,64 @@ def px_per_degree(
     cy = geom.height_px / 2.0 if y is None else y
     dx, dy = px_to_deg(geom, [cx - 0.5, cx + 0.5], [cy - 0.5, cy + 0.5])
     return float(1.0 / (dx[1] - dx[0])), float(1.0 / (dy[1] - dy[0]))
+
+
+def norm_to_px(geom: ScreenGeometry, x: ArrayLike, y: ArrayLike) -> tuple[NDArray, NDArray]:
+    """Normalised display coordinates (0..1, origin top-left, y down) -> screen pixels."""
+    return (
+        np.asarray(x, dtype=float) * geom.width_px,
+        np.asarray(y, dtype=float) * geom.height_px,
+    )
+
+
+def px_to_norm(geom: ScreenGeometry, x: ArrayLike, y: ArrayLike) -> tuple[NDArray, NDArray]:
+    """Screen pixels (origin top-left, y down) -> normalised display coordinates."""
+    return (
+        np.asarray(x, dtype=float) / geom.width_px,
+        np.asarray(y, dtype=float) / geom.height_px,
+    )
+
+
+#: Eye-screen distances (mm) outside this range are treated as tracker noise, not a viewer.
+PLAUSIBLE_DISTANCE_MM = (250.0, 1500.0)
+
+
+def eye_distance_mm(samples: np.ndarray, *, min_samples: int = 10) -> float | None:
+    """Eye-screen distance (mm) from the tracker's eye positions, or None when not reported.
+
+    Uses the z coordinate of ``left_eye_pos``/``right_eye_pos`` (the tracker's user coordinate
+    system: origin at the tracker's front panel, z towards the viewer, which for a tracker
+    mounted at the screen's lower edge is the distance from the screen plane). The median over
+    samples of the per-sample mean of the plausible eyes (:data:`PLAUSIBLE_DISTANCE_MM`) is
+    returned.
+
+    Parameters
+    ----------
+    samples : numpy.ndarray
+        Rows of :data:`acquisition.samples.SAMPLE_DTYPE`.
+    min_samples : int
+        Fewer plausible values than this returns None (not enough evidence).
+    """
+    names = samples.dtype.names or ()
+    if not len(samples) or "left_eye_pos" not in names or "right_eye_pos" not in names:
+        return None
+    lo, hi = PLAUSIBLE_DISTANCE_MM
+    z = np.stack(
+        [np.asarray(samples[f"{eye}_eye_pos"], dtype=float)[:, 2] for eye in ("left", "right")]
+    )
+    z[~(np.isfinite(z) & (z >= lo) & (z <= hi))] = np.nan
+    ok = np.isfinite(z).any(axis=0)
+    if np.count_nonzero(ok) < min_samples:
+        return None
+    z = np.nanmean(z[:, ok], axis=0)  # the cyclopean eye: mean of the plausible eyes
+    return float(np.median(z))
+
+
+def with_eye_distance(geom: ScreenGeometry, samples: np.ndarray) -> ScreenGeometry:
+    """``geom`` with ``distance_mm`` taken from the tracker's eye positions when it reports them.
+
+    Returns ``geom`` unchanged when the samples carry no plausible eye position (see
+    :func:`eye_distance_mm`), so the session settings' distance remains the fallback.
+    """
+    d = eye_distance_mm(samples)
+    return geom if d is None else dataclasses.replace(geom, distance_mm=d)
