@@ -1,17 +1,226 @@
-"""`gazeread run`: not built yet (see the open issue that owns it)."""
+"""`gazeread run`: a whole reading session (preflight, calibration, trials, clean shutdown)."""
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from pathlib import Path
+
+__all__ = ["HELP", "add_arguments", "parse_options", "parse_size", "run"]
+
+HELP = "run a reading session with a radiologist (protocol, stimuli, tracker)"
+
+
+def parse_size(text: str, what: str = "--screen") -> tuple[int, int]:
+    """``'1920x1080'`` -> ``(1920, 1080)``; a bad value raises naming the option."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*[xX]\s*(\d+(?:\.\d+)?)\s*", text or "")
+    if not m:
+        raise argparse.ArgumentTypeError(f"{what} must look like 1920x1080, got {text!r}")
+    w, h = float(m.group(1)), float(m.group(2))
+    if w <= 0 or h <= 0:
+        raise argparse.ArgumentTypeError(f"{what} must be positive, got {text!r}")
+    return (int(w), int(h)) if what == "--screen" else (w, h)  # type: ignore[return-value]
+
+
+def parse_options(items: list[str]) -> dict[str, object]:
+    """``["name=X", "rate_hz=300", "recover=false"]`` -> typed dict; a bad item raises naming it."""
+    out: dict[str, object] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise argparse.ArgumentTypeError(
+                f"--tracker-option must look like KEY=VALUE, got {item!r}"
+            )
+        value: object = raw
+        low = raw.strip().lower()
+        if low in ("true", "false"):
+            value = low == "true"
+        else:
+            for conv in (int, float):
+                try:
+                    value = conv(raw)
+                    break
+                except ValueError:
+                    continue
+        out[key.strip()] = value
+    return out
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """No arguments yet."""
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    """Options of ``gazeread run``."""
+    parser.add_argument(
+        "--protocol",
+        required=True,
+        help="built-in protocol name (gazeval, demo) or a protocol TOML file",
+    )
+    parser.add_argument(
+        "--stimuli", required=True, metavar="MANIFEST", help="stimulus manifest CSV"
+    )
+    parser.add_argument(
+        "--tracker",
+        required=True,
+        help="tracker backend: simulated, tobii, lsl, mouse, replay (see `gazeread trackers`)",
+    )
+    parser.add_argument(
+        "--participant",
+        required=True,
+        metavar="ID",
+        help="participant ID (letters, digits, '-', '_'); its number sets the condition order",
+    )
+    parser.add_argument(
+        "--session", type=int, default=1, metavar="N", help="session number (default 1)"
+    )
+    parser.add_argument(
+        "--out",
+        default="gazeread-sessions",
+        metavar="DIR",
+        help="sessions root folder (default ./gazeread-sessions)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted session at its first unfinished trial (recalibrates first)",
+    )
+    parser.add_argument(
+        "--auto-respond",
+        action="store_true",
+        help="unattended: a simulated reader looks and answers (tests, dry runs)",
+    )
+    parser.add_argument(
+        "--screen",
+        default="1920x1080",
+        metavar="WxH",
+        help="stimulus window resolution in px (default 1920x1080)",
+    )
+    parser.add_argument(
+        "--screen-mm",
+        default="531x299",
+        metavar="WxH",
+        help='physical size of the visible screen area in mm (default 531x299, a 24" 16:9 monitor)',
+    )
+    parser.add_argument(
+        "--distance-mm",
+        type=float,
+        default=650.0,
+        help="eye to screen distance in mm (default 650)",
+    )
+    parser.add_argument(
+        "--fullscreen",
+        dest="fullscreen",
+        action="store_true",
+        default=True,
+        help="full-screen window (default)",
+    )
+    parser.add_argument(
+        "--windowed", dest="fullscreen", action="store_false", help="a normal window (testing)"
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        metavar="HZ",
+        help="tracker sampling rate (default: the tracker's)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="randomisation seed (default: the protocol's, else derived from study, participant, session; always recorded)",
+    )
+    parser.add_argument(
+        "--tracker-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="backend option, repeatable (e.g. name=MyGaze for lsl, path=SESSION for replay)",
+    )
+    parser.add_argument(
+        "--no-lsl",
+        dest="lsl",
+        action="store_false",
+        help="do not open the LSL Gaze/Markers/Fixations outlets",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    """Say plainly that this command does not exist yet."""
-    print("gazeread run: not available in this version yet", file=sys.stderr)
-    return 2
+    """Preflight, then the session; prints the session folder."""
+    from calibration.geometry import ScreenGeometry
+    from sessions.preflight import PreflightError, preflight
+
+    try:
+        options = parse_options(args.tracker_option)
+        w, h = parse_size(args.screen)
+        wmm, hmm = parse_size(args.screen_mm, "--screen-mm")
+        geometry = ScreenGeometry(w, h, float(wmm), float(hmm), float(args.distance_mm))
+    except (argparse.ArgumentTypeError, ValueError) as exc:
+        print(f"gazeread run: {exc}", file=sys.stderr)
+        return 2
+    try:
+        pre = preflight(
+            protocol=args.protocol,
+            manifest=args.stimuli,
+            tracker=args.tracker,
+            participant=args.participant,
+            session=args.session,
+            out=args.out,
+            resume=args.resume,
+            rate_hz=args.rate,
+            seed=args.seed,
+        )
+    except PreflightError as exc:
+        print(f"gazeread run: {exc}", file=sys.stderr)
+        return 2
+    for note in pre.notes:
+        print(f"gazeread run: {note}", file=sys.stderr)
+    return run_session(args, pre, geometry, tracker_options=options)
+
+
+def run_session(
+    args: argparse.Namespace,
+    pre: object,
+    geometry: object,
+    reader: object = None,
+    tracker_options: dict | None = None,
+) -> int:
+    """Build the runner from a preflight result and run it (shared with ``gazeread demo``)."""
+    from experiment_protocols.simulated_reader import SimulatedReader
+    from sessions.runner import RunConfig, SessionRunner
+
+    if reader is None and args.auto_respond:
+        reader = SimulatedReader(seed=args.seed or 0, viewing_s=(1.0, 2.0), response_s=(0.6, 1.2))
+    cfg = RunConfig(
+        protocol=pre.protocol,  # type: ignore[attr-defined]
+        stimuli=pre.stimuli,  # type: ignore[attr-defined]
+        manifest_path=pre.manifest_path,  # type: ignore[attr-defined]
+        manifest_text=pre.manifest_text,  # type: ignore[attr-defined]
+        manifest_sha256=pre.manifest_sha256,  # type: ignore[attr-defined]
+        windows=pre.windows,  # type: ignore[attr-defined]
+        tracker=args.tracker,
+        participant=args.participant,
+        session=args.session,
+        out=Path(args.out),
+        resume=args.resume,
+        auto_respond=args.auto_respond,
+        geometry=geometry,  # type: ignore[arg-type]
+        fullscreen=args.fullscreen,
+        rate_hz=args.rate,
+        seed=args.seed,
+        reader=reader,  # type: ignore[arg-type]
+        lsl=args.lsl,
+        tracker_options=dict(tracker_options or {}),
+    )
+    result = SessionRunner(cfg).run()
+    for p in result.problems:
+        print(f"gazeread: warning: {p}", file=sys.stderr)
+    verdict = {
+        "completed": "complete",
+        "ended": "ended early from the pause menu; continue it with --resume",
+        "aborted": f"stopped: {result.message}; continue it with --resume",
+    }[result.status]
+    print(
+        f"gazeread: session {verdict} ({result.trials_complete} of {result.trials_total} trials)",
+        file=sys.stderr,
+    )
+    print(result.folder)
+    return 0 if result.status in ("completed", "ended") else 1

@@ -1,0 +1,225 @@
+"""Preflight: everything that can be checked before the reader sits down (and before any window).
+
+Protocol, manifest (every image decoded), trial schedule, tracker backend, output folder,
+disk space, the session number, and a display. Every problem is collected and reported at
+once, each naming the thing and saying how to fix it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from experiment_protocols.loader import LoadedProtocol, ProtocolError, load_protocol
+from experiment_protocols.schedule import StimulusRef, build_schedule
+from sessions.store import SessionStore, StoreError, session_dir
+
+__all__ = ["PreflightError", "PreflightResult", "estimate_bytes", "preflight"]
+
+_BYTES_PER_SAMPLE = 200  # one samples row in SQLite with its index, generously
+
+
+class PreflightError(RuntimeError):
+    """Preflight found problems; ``problems`` lists them all."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        n = len(problems)
+        super().__init__(
+            f"preflight found {n} problem{'s' if n != 1 else ''}; nothing was started:\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
+
+
+@dataclasses.dataclass
+class PreflightResult:
+    """What preflight loaded (reused by the runner so nothing is read twice)."""
+
+    protocol: LoadedProtocol
+    stimuli: list[StimulusRef]
+    manifest_path: Path
+    manifest_text: str
+    manifest_sha256: str
+    windows: dict[str, tuple[float, float]]
+    folder: Path
+    n_trials: int
+    notes: list[str]
+
+
+def estimate_bytes(n_trials: int, rate_hz: float, seconds_per_trial: float = 45.0) -> int:
+    """Rough size of a session's database (samples dominate)."""
+    return int(n_trials * seconds_per_trial * rate_hz * _BYTES_PER_SAMPLE) + 50_000_000
+
+
+def _writable(folder: Path) -> str | None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".gazeread-write-test-"):
+            pass
+    except OSError as exc:
+        return (
+            f"output folder {folder} is not writable ({exc.strerror or exc}): choose another "
+            "with --out, or fix its permissions"
+        )
+    return None
+
+
+def _display_problem() -> str | None:
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        return (
+            "no display: DISPLAY is not set, so the stimulus window cannot open. Run on the "
+            "stimulus computer's desktop, or for a test run use a virtual display: "
+            "xvfb-run -s '-screen 0 1920x1080x24' gazeread run ... (apt-get install xvfb)"
+        )
+    return None
+
+
+def preflight(
+    *,
+    protocol: str,
+    manifest: str | os.PathLike[str],
+    tracker: str,
+    participant: str,
+    session: int,
+    out: str | os.PathLike[str],
+    resume: bool,
+    rate_hz: float | None = None,
+    seed: int | None = None,
+    need_display: bool = True,
+) -> PreflightResult:
+    """Check everything; return what was loaded, or raise :class:`PreflightError` listing all problems."""
+    problems: list[str] = []
+    notes: list[str] = []
+    loaded: LoadedProtocol | None = None
+    try:
+        loaded = load_protocol(protocol)
+    except ProtocolError as exc:
+        problems.append(f"protocol: {exc}")
+
+    stimuli: list[StimulusRef] = []
+    windows: dict[str, tuple[float, float]] = {}
+    mpath = Path(manifest)
+    mtext, msha = "", ""
+    try:
+        from stimuli.manifest import ManifestError, load_manifest
+
+        try:
+            m = load_manifest(mpath, check_images=True)
+            mpath = Path(m.path)
+            mtext = mpath.read_text(encoding="utf-8")
+            msha = m.sha256
+            for e in m.entries:
+                stimuli.append(
+                    StimulusRef(e.image_id, str(e.path), e.authenticity, tuple(e.findings))
+                )
+                if e.window is not None:
+                    windows[e.image_id] = e.window
+            if not stimuli:
+                problems.append(f"stimuli: {mpath} lists no images")
+        except ManifestError as exc:
+            problems.append(f"stimuli: {exc}")
+        except OSError as exc:
+            problems.append(f"stimuli: cannot read {mpath}: {exc}")
+    except ImportError as exc:  # pragma: no cover - stimuli package incomplete
+        problems.append(f"stimuli: the manifest reader is not available ({exc})")
+
+    # Tracker: known name, usable here.
+    try:
+        from acquisition.trackers import TrackerError, tracker_class
+
+        try:
+            cls = tracker_class(tracker)
+            avail = cls.is_available()
+            if not avail.ok:
+                problems.append(f"tracker {tracker!r} cannot be used here: {avail.reason}")
+            rate = rate_hz or 1200.0
+        except TrackerError as exc:
+            problems.append(f"tracker: {exc}")
+            rate = rate_hz or 1200.0
+        except ImportError as exc:
+            problems.append(f"tracker {tracker!r}: its backend cannot be imported ({exc})")
+            rate = rate_hz or 1200.0
+    except ImportError as exc:  # pragma: no cover
+        problems.append(f"tracker: {exc}")
+        rate = 1200.0
+
+    n_trials = 0
+    folder = Path(out)
+    if loaded is not None:
+        try:
+            folder = session_dir(out, loaded.protocol.study, participant, session)
+        except StoreError as exc:
+            problems.append(f"session: {exc}")
+        if stimuli:
+            try:
+                n_trials = len(
+                    build_schedule(loaded.protocol, stimuli, participant, session, seed=seed)
+                )
+            except ValueError as exc:
+                problems.append(f"schedule: {exc}")
+        db = folder / "session.sqlite"
+        if db.exists() and not resume:
+            problems.append(
+                f"session: a session already exists at {folder}: continue it with --resume, or "
+                f"start another with --session {session + 1}"
+            )
+        elif resume and not db.exists():
+            problems.append(
+                f"session: --resume given but there is no session at {folder}; check "
+                "--participant/--session/--out, or start it without --resume"
+            )
+        elif resume:
+            try:
+                with SessionStore.open(db) as s:
+                    info = s.session_info()
+                    rows = s.query("SELECT COUNT(*), SUM(status = 'complete') FROM trials")
+                total, complete = int(rows[0][0] or 0), int(rows[0][1] or 0)
+                if total and complete >= total:
+                    problems.append(
+                        f"session: {folder} is already complete ({complete} of {total} trials): nothing to resume"
+                    )
+                else:
+                    notes.append(
+                        f"resuming {folder}: {complete} of {total} trials complete (status {info.get('status')})"
+                    )
+            except Exception as exc:  # any reason the old session cannot be read
+                problems.append(f"session: cannot open {folder} to resume: {exc}")
+
+    root = Path(out)
+    w = _writable(root)
+    if w:
+        problems.append(w)
+    else:
+        free = shutil.disk_usage(root).free
+        need = estimate_bytes(max(n_trials, 1), rate)
+        if free < need:
+            problems.append(
+                f"disk space: {free / 1e9:.1f} GB free in {root}, a session of {n_trials} trials at "
+                f"{rate:g} Hz needs about {need / 1e9:.1f} GB: free some space or choose --out elsewhere"
+            )
+    if need_display:
+        d = _display_problem()
+        if d:
+            problems.append(d)
+    if problems or loaded is None:
+        raise PreflightError(problems)
+    return PreflightResult(loaded, stimuli, mpath, mtext, msha, windows, folder, n_trials, notes)
+
+
+def describe(result: PreflightResult) -> dict[str, Any]:
+    """A JSON-ready summary (printed by the commands)."""
+    return {
+        "protocol": result.protocol.protocol.name,
+        "study": result.protocol.protocol.study,
+        "images": len(result.stimuli),
+        "trials": result.n_trials,
+        "folder": str(result.folder),
+        "notes": result.notes,
+    }
