@@ -42,7 +42,6 @@ samples are chunked: per-sample noise comes from fixed blocks of 4096 samples se
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -50,6 +49,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from acquisition._gaze_streams import STREAM_CONST, STREAM_EVENTS, Dropouts, NoiseBlocks, ar1
 from acquisition._gaze_types import (
     _FIX_SCALE,
     KIND_BLINK,
@@ -86,18 +86,6 @@ __all__ = [
     "min_jerk_position",
     "simulate_recording",
 ]
-
-_NOISE_BLOCK = 4096
-_NOISE_COLS = 8  # lx, ly, rx, ry, drift_x, drift_y, pupil_l, pupil_r
-
-
-def _ar1(c: NDArray, a: float, y0: float) -> NDArray:
-    """``y[k] = a * y[k-1] + c[k]`` from ``y[-1] = y0``, in the same order however chunked."""
-    steps = itertools.accumulate(c.tolist(), lambda y, x: a * y + x, initial=float(y0))
-    return np.fromiter(steps, dtype=float, count=len(c) + 1)[1:]
-
-
-_STREAM_NOISE, _STREAM_EVENTS, _STREAM_DROPOUTS, _STREAM_CONST = 1, 2, 3, 4
 
 
 # ---------------------------------------------------------------------------- generator
@@ -136,13 +124,11 @@ class GazeGenerator:
         self.params = params or GazeParams()
         p = self.params
         self._k = 0
-        self._ev_rng = np.random.default_rng([self.seed, _STREAM_EVENTS])
-        self._do_rng = np.random.default_rng([self.seed, _STREAM_DROPOUTS])
-        const = np.random.default_rng([self.seed, _STREAM_CONST])
+        self._ev_rng = np.random.default_rng([self.seed, STREAM_EVENTS])
+        const = np.random.default_rng([self.seed, STREAM_CONST])
         self._phases = const.uniform(0, 2 * np.pi, size=8)
         self._drift_state = const.standard_normal(2) * p.drift_deg
-        self._block_idx = -1
-        self._block = np.empty((0, _NOISE_COLS))
+        self._noise = NoiseBlocks(self.seed)
         a = math.exp(-1.0 / (self.rate_hz * p.drift_tau_s))
         self._drift_a = a
         self._drift_b = p.drift_deg * math.sqrt(max(0.0, 1.0 - a * a))
@@ -151,7 +137,7 @@ class GazeGenerator:
         self._points: NDArray | None = None  # attention points in deg, (n, 2)
         self._last_point = -1
         self._next_blink = self._draw_blink_interval(0.0)
-        self._dropout = self._draw_dropout(0.0)
+        self._dropouts = Dropouts(self.seed, p)
         self.events: list[GroundTruthEvent] = []
         self.schedule: list[tuple[int, str, Any]] = []
         x0, y0 = self._norm_to_deg(0.5, 0.5)
@@ -409,50 +395,6 @@ class GazeGenerator:
             )
         self.events.append(ev)
 
-    # ------------------------------------------------------------ per-sample streams
-    def _noise(self, k0: int, n: int) -> NDArray:
-        out = np.empty((n, _NOISE_COLS))
-        i = 0
-        while i < n:
-            k = k0 + i
-            b, off = divmod(k, _NOISE_BLOCK)
-            if b != self._block_idx:
-                rng = np.random.default_rng([self.seed, _STREAM_NOISE, b])
-                self._block = rng.standard_normal((_NOISE_BLOCK, _NOISE_COLS))
-                self._block_idx = b
-            m = min(n - i, _NOISE_BLOCK - off)
-            out[i : i + m] = self._block[off : off + m]
-            i += m
-        return out
-
-    def _draw_dropout(self, t: float) -> tuple[float, float, int]:
-        p = self.params
-        if p.dropout_prob <= 0:
-            return (math.inf, math.inf, 0)
-        gap_mean = p.dropout_mean_s * (1.0 - p.dropout_prob) / p.dropout_prob
-        start = t + float(self._do_rng.exponential(gap_mean))
-        end = start + float(self._do_rng.exponential(p.dropout_mean_s))
-        eyes = int(self._do_rng.choice([1, 2, 3], p=[0.4, 0.4, 0.2]))  # 1 left, 2 right, 3 both
-        return (start, end, eyes)
-
-    def _dropout_masks(self, t: NDArray) -> tuple[NDArray, NDArray]:
-        lost_l = np.zeros(t.shape, dtype=bool)
-        lost_r = np.zeros(t.shape, dtype=bool)
-        if len(t) == 0:
-            return lost_l, lost_r
-        t_last = t[-1]
-        while self._dropout[0] <= t_last:
-            s, e, eyes = self._dropout
-            lo, hi = np.searchsorted(t, [s, e], side="left")
-            if eyes & 1:
-                lost_l[lo:hi] = True
-            if eyes & 2:
-                lost_r[lo:hi] = True
-            if e > t_last:
-                break
-            self._dropout = self._draw_dropout(e)
-        return lost_l, lost_r
-
     # ------------------------------------------------------------ generation
     def skip(self, n: int) -> None:
         """Advance ``n`` samples without returning them (content of later samples unchanged)."""
@@ -472,10 +414,10 @@ class GazeGenerator:
             return out
         idx = np.arange(k0, k0 + n, dtype=np.int64)
         t = idx / self.rate_hz
-        noise = self._noise(k0, n)
+        noise = self._noise.take(k0, n)
         drift = np.empty((n, 2))
         for c in range(2):
-            drift[:, c] = _ar1(self._drift_b * noise[:, 4 + c], self._drift_a, self._drift_state[c])
+            drift[:, c] = ar1(self._drift_b * noise[:, 4 + c], self._drift_a, self._drift_state[c])
         self._drift_state = drift[-1].copy()
         bx, by = np.empty(n), np.empty(n)
         blink = np.zeros(n, dtype=bool)
@@ -504,7 +446,7 @@ class GazeGenerator:
             i = j
         self._k = k0 + n
         tx, ty = bx + drift[:, 0], by + drift[:, 1]
-        lost_l, lost_r = self._dropout_masks(t)
+        lost_l, lost_r = self._dropouts.masks(t)
         out["t"] = t
         out["device_ts"] = np.rint(idx * (1e6 / self.rate_hz)).astype(np.int64)
         out["system_ts"] = 0

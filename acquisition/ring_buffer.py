@@ -13,6 +13,7 @@ the copied slots meanwhile (a seqlock-style check), so a reader never returns to
 
 from __future__ import annotations
 
+import bisect
 import collections
 import contextlib
 import threading
@@ -256,19 +257,36 @@ class RingBuffer:
         return out, start
 
     def time_range(self, t0: float, t1: float) -> np.ndarray:
-        """Copy of the rows still held whose ``t`` is in ``[t0, t1)`` (no cursor involved)."""
-        w = self._write
-        rows, _ = self.copy_range(max(0, w - self._cap), w)
-        t = rows["t"]
-        i0, i1 = np.searchsorted(t, [t0, t1], side="left")
-        return rows[i0:i1]
+        """Copy of the rows still held whose ``t`` is in ``[t0, t1)`` (no cursor involved).
+
+        Only the matching rows are copied: ``t`` is binary-searched in place (O(log n)).
+        """
+        i0, i1 = self._search_held((t0, t1))
+        rows, _ = self.copy_range(i0, i1)
+        return rows
 
     def index_at_time(self, t: float) -> int:
         """Running index of the first held row with ``t`` >= the given time."""
-        w = self._write
-        oldest = max(0, w - self._cap)
+        return self._search_held((t,))[0]
+
+    def _search_held(self, times: tuple[float, ...]) -> list[int]:
+        """Running indices of the first held rows with ``t`` >= each of ``times``.
+
+        Binary search on the buffer's ``t`` column where it lies (one or two contiguous
+        slices), without copying it. Like reads, it is checked against the producer: when a
+        held slot was overwritten during the search, the search is repeated.
+        """
+        cap = self._cap
+        tcol = self._data["t"]  # a view; numpy's searchsorted would copy it (strided)
+        for _ in range(16):
+            w = self._write
+            oldest = max(0, w - cap)
+            found = [_bisect_ring(tcol, x, oldest, w, cap) for x in times]
+            if self._claim - cap <= oldest:  # no slot searched was overwritten meanwhile
+                return found
+        # The producer keeps overtaking the search (tiny buffer, huge rate): search a copy.
         rows, first = self.copy_range(oldest, w)
-        return first + int(np.searchsorted(rows["t"], t, side="left"))
+        return [first + int(np.searchsorted(rows["t"], x, side="left")) for x in times]
 
     def _wait_beyond(self, cursor: int, timeout: float) -> bool:
         if self._write > cursor or self._closed:
@@ -293,6 +311,26 @@ class RingBuffer:
         if woken:
             self._relay()
         return self._write > cursor
+
+
+def _bisect_ring(tcol: np.ndarray, x: float, lo: int, hi: int, cap: int) -> int:
+    """First running index in ``[lo, hi)`` whose ``t`` is >= ``x`` (``hi`` if none).
+
+    ``tcol`` is the ring's ``t`` column; running index ``i`` lives in slot ``i % cap``. Like
+    ``numpy.searchsorted(side="left")``, a NaN ``x`` sorts after every time.
+    """
+    n = hi - lo
+    if n <= 0:
+        return lo
+    if x != x:  # NaN
+        return hi
+    a = lo % cap
+    if a + n <= cap:  # one contiguous slice
+        return lo + bisect.bisect_left(tcol, x, a, a + n) - a
+    k = cap - a  # two slices: [a, cap) then [0, n - k)
+    if tcol[cap - 1] >= x:
+        return lo + bisect.bisect_left(tcol, x, a, cap) - a
+    return lo + k + bisect.bisect_left(tcol, x, 0, n - k)
 
 
 class Reader:

@@ -30,10 +30,22 @@ flags : uint32
 from __future__ import annotations
 
 import enum
+import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-__all__ = ["SAMPLE_DTYPE", "SampleFlag", "empty_samples", "sample_fields"]
+__all__ = [
+    "SAMPLE_COLUMNS",
+    "SAMPLE_DTYPE",
+    "SampleFlag",
+    "empty_samples",
+    "estimate_rate_hz",
+    "rows_to_samples",
+    "sample_fields",
+]
 
 SAMPLE_DTYPE = np.dtype(
     [
@@ -99,3 +111,69 @@ def empty_samples(n: int) -> np.ndarray:
 def sample_fields() -> tuple[str, ...]:
     """Names of the fields of :data:`SAMPLE_DTYPE`, in order."""
     return tuple(SAMPLE_DTYPE.names or ())
+
+
+#: Column order of a session store's ``samples`` table (SAMPLE_DTYPE flattened: eye positions
+#: -> ``_x/_y/_z``); :func:`rows_to_samples` reads rows in this order.
+SAMPLE_COLUMNS: tuple[str, ...] = (
+    "t", "device_ts", "system_ts", "left_x", "left_y", "right_x", "right_y",
+    "left_valid", "right_valid", "left_pupil", "right_pupil",
+    "left_eye_x", "left_eye_y", "left_eye_z", "right_eye_x", "right_eye_y", "right_eye_z",
+    "flags",
+)  # fmt: skip
+
+
+def rows_to_samples(rows: Sequence[Sequence[Any]]) -> np.ndarray:
+    """Rows of :data:`SAMPLE_COLUMNS` values (e.g. from SQLite) -> SAMPLE_DTYPE samples.
+
+    ``None`` (SQL NULL) becomes NaN. The integer timestamps go through float64, exact below
+    2**53 us (285 years).
+
+    Parameters
+    ----------
+    rows : sequence of sequences, shape (n, 18)
+        One row per sample, values in :data:`SAMPLE_COLUMNS` order.
+
+    Returns
+    -------
+    numpy.ndarray
+        Structured array of shape ``(n,)`` and dtype :data:`SAMPLE_DTYPE`.
+    """
+    out = empty_samples(len(rows))
+    if not rows:
+        return out
+    f = np.array(rows, dtype=np.float64)  # None -> NaN
+    out["t"] = f[:, 0]
+    out["device_ts"] = f[:, 1].astype(np.int64)
+    out["system_ts"] = f[:, 2].astype(np.int64)
+    out["left_x"], out["left_y"] = f[:, 3], f[:, 4]
+    out["right_x"], out["right_y"] = f[:, 5], f[:, 6]
+    out["left_valid"], out["right_valid"] = f[:, 7], f[:, 8]
+    out["left_pupil"], out["right_pupil"] = f[:, 9], f[:, 10]
+    out["left_eye_pos"] = f[:, 11:14]
+    out["right_eye_pos"] = f[:, 14:17]
+    out["flags"] = f[:, 17].astype(np.uint32)
+    return out
+
+
+def estimate_rate_hz(t: ArrayLike, *, default: float = math.nan) -> float:
+    """Sampling rate (Hz) from the median positive interval of sample times.
+
+    Parameters
+    ----------
+    t : array_like, shape (n,), s
+        Sample times, non-decreasing (repeated times and NaN are ignored).
+    default : float
+        Returned when fewer than one positive interval exists (NaN by default).
+
+    Returns
+    -------
+    float
+        ``1 / median(diff(t)[diff(t) > 0])``, or ``default``.
+    """
+    ta = np.asarray(t, dtype=np.float64).ravel()
+    if ta.size < 2:
+        return float(default)
+    d = np.diff(ta)
+    d = d[d > 0]
+    return float(1.0 / np.median(d)) if d.size else float(default)

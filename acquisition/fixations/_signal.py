@@ -9,11 +9,36 @@ from calibration.geometry import ScreenGeometry
 
 __all__ = [
     "average_eyes_px",
+    "check_time_order",
     "ray_angle_deg",
     "ray_velocity",
     "resolve_gaps",
     "unit_rays",
 ]
+
+
+def check_time_order(t: NDArray[np.float64], t_seen: float) -> None:
+    """Refuse a chunk of sample times that is not finite and non-decreasing.
+
+    Parameters
+    ----------
+    t : numpy.ndarray, shape (n,), n >= 1
+        Session times (s) of the chunk.
+    t_seen : float
+        The last time of the previous chunk (``-inf`` before the first).
+
+    Raises
+    ------
+    ValueError
+        When a time is NaN/infinite, goes back within the chunk, or precedes ``t_seen``.
+    """
+    t0, t1 = float(t[0]), float(t[-1])
+    ok = t0 >= t_seen and np.isfinite(t0) and np.isfinite(t1)
+    if not ok or not bool((t[1:] >= t[:-1]).all()):  # NaN compares False: caught too
+        raise ValueError(
+            "sample times must be finite and non-decreasing; got a step back or NaN at or after "
+            f"t={t0!r} (last seen {t_seen!r}): feed samples in time order"
+        )
 
 
 def average_eyes_px(

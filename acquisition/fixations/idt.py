@@ -23,7 +23,8 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from acquisition.fixations._signal import average_eyes_px, resolve_gaps
+from acquisition.fixations._history import History
+from acquisition.fixations._signal import average_eyes_px, check_time_order, resolve_gaps
 from acquisition.fixations.events import FixationEvent
 from acquisition.fixations.params import IDTParams
 from calibration.geometry import ScreenGeometry, px_to_deg
@@ -56,8 +57,8 @@ class OnlineIDTDetector:
     def reset(self) -> None:
         """Forget all state."""
         # settled samples from running index self._base: t, x_px, y_px, x_deg, y_deg, known
-        self._buf = np.zeros((6, 0))
-        self._base = 0
+        # (rows appended in amortised O(new rows), however long the open candidate grows)
+        self._hist = History(6)
         self._pend = np.zeros((3, 0))
         self._anchor: tuple[float, float, float] | None = None
         self._t_seen = -math.inf
@@ -84,13 +85,7 @@ class OnlineIDTDetector:
         t = np.asarray(t, dtype=np.float64)
         if len(t) == 0:
             return []
-        t0, t1 = float(t[0]), float(t[-1])
-        ok = t0 >= self._t_seen and math.isfinite(t0) and math.isfinite(t1)
-        if not ok or not bool((t[1:] >= t[:-1]).all()):  # NaN compares False: caught too
-            raise ValueError(
-                "sample times must be finite and non-decreasing; got a step back or NaN at or "
-                f"after t={float(t[0])!r}"
-            )
+        check_time_order(t, self._t_seen)
         self._t_seen = float(t[-1])
         self.n_samples += len(t)
         return self._ingest(t, np.asarray(x_px, np.float64), np.asarray(y_px, np.float64), False)
@@ -103,6 +98,16 @@ class OnlineIDTDetector:
         return events
 
     # ------------------------------------------------------------------ internals
+    @property
+    def _buf(self) -> NDArray[np.float64]:
+        """The settled samples as columns, shape (6, n) (a view, valid until the next append)."""
+        return self._hist.rows.T
+
+    @property
+    def _base(self) -> int:
+        """Running index of the oldest settled sample kept."""
+        return self._hist.base
+
     def _ingest(self, t: NDArray, x: NDArray, y: NDArray, final: bool) -> list[FixationEvent]:
         anchored = self._anchor is not None
         parts = [self._pend, np.stack((t, x, y))]
@@ -147,7 +152,7 @@ class OnlineIDTDetector:
 
     def _append(self, seg: NDArray) -> None:
         if seg.shape[1]:
-            self._buf = np.concatenate((self._buf, seg), axis=1)
+            self._hist.append(seg.T)
 
     def _trim(self) -> None:
         if self._state == _CAND:
@@ -159,10 +164,7 @@ class OnlineIDTDetector:
                 return
             i = int(np.searchsorted(t, t[-1] - self._min_s, side="right")) - 2
             lo = max(self._floor, self._base + max(0, i))
-        drop = lo - self._base
-        if drop > 0:
-            self._buf = self._buf[:, drop:]
-            self._base = lo
+        self._hist.trim(lo)
 
     def _advance(self, events: list[FixationEvent]) -> None:
         """Examine buffered samples from ``self._scan`` on, deciding as far as possible."""
@@ -267,7 +269,9 @@ class OnlineIDTDetector:
     def _event(self, kind: str, a: int, j: int, t_emit: float, end: bool = False) -> FixationEvent:
         b = self._buf
         sl = slice(a, j + 1)
-        cx, cy = float(np.mean(b[1][sl])), float(np.mean(b[2][sl]))
+        # contiguous copies: the same summation order as on a contiguous column
+        cx = float(np.mean(np.ascontiguousarray(b[1][sl])))
+        cy = float(np.mean(np.ascontiguousarray(b[2][sl])))
         dx, dy = px_to_deg(self.screen, cx, cy)
         disp = float(np.ptp(b[3][sl]) + np.ptp(b[4][sl]))
         return FixationEvent(

@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 from acquisition.fixations._history import History
 from acquisition.fixations._signal import (
     average_eyes_px,
+    check_time_order,
     ray_velocity,
     resolve_gaps,
     unit_rays,
@@ -123,13 +124,7 @@ class OnlineFixationDetector:
         t = np.asarray(t, dtype=np.float64)
         if len(t) == 0:
             return []
-        t0, t1 = float(t[0]), float(t[-1])
-        ok = t0 >= self._t_seen and math.isfinite(t0) and math.isfinite(t1)
-        if not ok or not bool((t[1:] >= t[:-1]).all()):  # NaN compares False: caught too
-            raise ValueError(
-                "sample times must be finite and non-decreasing; got a step back or NaN at or after "
-                f"t={float(t[0])!r} (last seen {self._t_seen!r}): feed samples in time order"
-            )
+        check_time_order(t, self._t_seen)
         self._t_seen = float(t[-1])
         self.n_samples += len(t)
         return self._ingest(t, np.asarray(x_px, dtype=np.float64), np.asarray(y_px, np.float64))

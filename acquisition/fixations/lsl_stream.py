@@ -9,6 +9,7 @@ detection lag with ``time_correction()``. pylsl is imported when an outlet is cr
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -17,6 +18,8 @@ import numpy as np
 from acquisition.fixations.events import EVENT_KINDS, FixationEvent
 
 __all__ = ["FIXATION_CHANNELS", "KIND_CODES", "FixationOutlet", "event_from_sample"]
+
+_log = logging.getLogger(__name__)
 
 #: Code sent in the ``kind`` channel for each event kind.
 KIND_CODES: dict[str, int] = {k: i + 1 for i, k in enumerate(EVENT_KINDS)}
@@ -131,11 +134,29 @@ class FixationOutlet:
                 for k, v in data.items():
                     node.append_child_value(str(k), str(v))
         self.source_id = source_id
+        #: Events not sent because they carried no finite time at all (each one is logged).
+        self.n_skipped = 0
         self._outlet: Any = pylsl.StreamOutlet(info)
 
     def push(self, event: FixationEvent) -> None:
-        """Send one event, stamped with its ``t_emitted`` (NaN stays NaN on the wire)."""
-        ts = event.t_emitted if math.isfinite(event.t_emitted) else 0.0
+        """Send one event, stamped with its ``t_emitted`` (NaN stays NaN in the channels).
+
+        An event without a finite ``t_emitted`` is stamped with its latest own time
+        (``t_end``, ``t_confirmed`` or ``t_start``), never 0.0 (which LSL reads as "now").
+        One without any finite time is not sent: it is counted in :attr:`n_skipped` and
+        logged as a warning.
+        """
+        ts = event.t_emitted
+        if not math.isfinite(ts):
+            own = [t for t in (event.t_start, event.t_end, event.t_confirmed) if math.isfinite(t)]
+            if not own:
+                self.n_skipped += 1
+                _log.warning(
+                    "Fixations outlet %s: %s event %d has no finite time; not sent (%d skipped)",
+                    self.source_id, event.kind, event.fixation_id, self.n_skipped,
+                )  # fmt: skip
+                return
+            ts = max(own)
         self._outlet.push_sample(_values(event), ts)
 
     __call__ = push

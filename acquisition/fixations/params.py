@@ -125,11 +125,6 @@ class IDTParams:
         fixation; the start is confirmed when it does.
     provisional_ms : float
         A provisional start is emitted once a window of this length is within the limit.
-    onset_threshold_deg_s : float
-        A candidate starts (or resumes after an interruption) only at a sample slower than
-        this; once started it continues while below ``threshold_deg_s`` (hysteresis, so
-        post-saccadic oscillations do not start fixations early). At most
-        ``threshold_deg_s``; equal to it disables the hysteresis.
     gap_fill_ms : float
         Data losses shorter than this are bridged (the lost samples are skipped); longer ones
         end the fixation.

@@ -104,11 +104,17 @@ class Tracker(abc.ABC):
         self.clock = clock
         self.info = TrackerInfo(backend=self.name)
         self._events: queue.SimpleQueue[TrackerEvent] = queue.SimpleQueue()
-        self._offsets: list[tuple[str, ClockOffset]] = []
+        # Appended by the tracker's thread, drained by the recorder: a queue, not a swapped list
+        # (an append racing the swap could land in a list already handed out).
+        self._offsets: queue.SimpleQueue[tuple[str, ClockOffset]] = queue.SimpleQueue()
         self._correction: GazeCorrection | None = None
         self._running = False
         self._lock = threading.Lock()
         self._last_device_ts: int | None = None
+        self._thread: threading.Thread | None = None
+        self._thread_what = "thread"
+        #: The exception that ended the tracker's thread (re-raised by :meth:`stop`), if any.
+        self.error: BaseException | None = None
 
     # -------------------------------------------------------------- discovery
     @classmethod
@@ -190,12 +196,58 @@ class Tracker(abc.ABC):
 
     def record_offset(self, source: str, offset: ClockOffset) -> None:
         """Remember a clock-offset measurement (drained into the store's clock_offsets)."""
-        self._offsets.append((source, offset))
+        self._offsets.put((source, offset))
 
     def drain_offsets(self) -> list[tuple[str, ClockOffset]]:
-        """Take the clock offsets measured since the last call."""
-        out, self._offsets = self._offsets, []
-        return out
+        """Take the clock offsets measured since the last call, oldest first (thread-safe)."""
+        out: list[tuple[str, ClockOffset]] = []
+        while True:
+            try:
+                out.append(self._offsets.get_nowait())
+            except queue.Empty:
+                return out
+
+    # -------------------------------------------------------------- the tracker's thread
+    def _start_thread(
+        self, target: Callable[[], None], name: str, *, what: str = "thread"
+    ) -> threading.Thread:
+        """Start ``target`` in a named daemon thread whose exception is surfaced, not lost.
+
+        An exception that ends ``target`` is posted at once as an ``error`` event and stored
+        in :attr:`error`; :meth:`_join_thread` (called from ``_stop``) re-raises it as a
+        :class:`TrackerError`. ``what`` names the thread in messages ("producer thread").
+        """
+        self.error = None
+
+        def run() -> None:
+            try:
+                target()
+            except BaseException as exc:  # surfaced: posted now, re-raised by stop()
+                self.post_event("error", f"{self.name} {what} failed: {exc!r}", error=repr(exc))
+                self.error = exc  # after the event: whoever sees .error finds the event queued
+
+        th = threading.Thread(target=run, name=name, daemon=True)
+        self._thread, self._thread_what = th, what
+        th.start()
+        return th
+
+    def _join_thread(self, timeout: float, *, cleanup: Callable[[], None] | None = None) -> None:
+        """Join the thread of :meth:`_start_thread` (the caller asked it to stop first).
+
+        Raises :class:`TrackerError` when it does not end within ``timeout`` s, or, after
+        ``cleanup()`` (closing the device), when it ended with an exception.
+        """
+        th, what = self._thread, self._thread_what
+        if th is not None:
+            th.join(timeout=timeout)
+            if th.is_alive():
+                raise TrackerError(f"{self.name}: {what} did not stop within {timeout:g} s")
+        self._thread = None
+        if cleanup is not None:
+            cleanup()
+        if self.error is not None:
+            err, self.error = self.error, None
+            raise TrackerError(f"{self.name}: {what} failed: {err!r}") from err
 
     # -------------------------------------------------------------- software calibration
     def set_correction(self, correction: GazeCorrection | None) -> None:

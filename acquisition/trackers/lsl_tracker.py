@@ -17,7 +17,6 @@ sample ``AFTER_RECONNECT`` and the base class records the gap as ``samples_dropp
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import inspect
 import math
 import threading
@@ -29,185 +28,15 @@ import numpy as np
 from acquisition.clock import ClockOffset, session_clock
 from acquisition.ring_buffer import RingBuffer
 from acquisition.samples import SampleFlag, empty_samples
+from acquisition.trackers._lsl_channels import (
+    MAPPING_KEYS,
+    ChannelMapping,
+    map_channels,
+    read_channel_metadata,
+)
 from acquisition.trackers.base import Availability, Tracker, TrackerError
 
 __all__ = ["MAPPING_KEYS", "ChannelMapping", "LslTracker", "map_channels", "read_channel_metadata"]
-
-#: Keys of an explicit ``mapping``: sample fields, eye-position components as ``*_eye_x/y/z``.
-MAPPING_KEYS: tuple[str, ...] = (
-    "left_x", "left_y", "right_x", "right_y", "left_pupil", "right_pupil",
-    "left_valid", "right_valid", "left_eye_x", "left_eye_y", "left_eye_z",
-    "right_eye_x", "right_eye_y", "right_eye_z",
-)  # fmt: skip
-
-_NORMALISED = {"", "normalized", "normalised", "norm", "relative", "fraction"}
-_PIXELS = {"pixels", "pixel", "px", "pix"}
-_MM = {"", "mm", "millimeters", "millimetres", "millimeter", "millimetre"}
-_TYPES = {  # lower-case XDF gaze type -> (mapping key template, kind)
-    "screenx": ("{eye}_x", "gaze_x"),
-    "screeny": ("{eye}_y", "gaze_y"),
-    "diameter": ("{eye}_pupil", "pupil"),
-    "pupildiameter": ("{eye}_pupil", "pupil"),
-    "positionx": ("{eye}_eye_x", "pos"),
-    "positiony": ("{eye}_eye_y", "pos"),
-    "positionz": ("{eye}_eye_z", "pos"),
-    "validity": ("{eye}_valid", "valid"),
-    "confidence": ("{eye}_valid", "valid"),
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class ChannelMapping:
-    """How the channels of a stream fill sample fields: ``field = value * scale + offset``.
-
-    Attributes
-    ----------
-    targets : tuple of (key, channel_index, scale, offset)
-        ``key`` is one of :data:`MAPPING_KEYS`.
-    source : str
-        ``"metadata"`` or ``"explicit"``.
-    notes : tuple of str
-        Assumptions made (e.g. a gaze channel without a unit taken as normalised).
-    """
-
-    targets: tuple[tuple[str, int, float, float], ...]
-    source: str
-    notes: tuple[str, ...] = ()
-
-    def keys(self) -> set[str]:
-        """The mapping keys filled."""
-        return {t[0] for t in self.targets}
-
-    def describe(self, labels: list[str]) -> dict[str, str]:
-        """``key -> channel label`` for provenance."""
-        return {k: labels[i] if i < len(labels) else str(i) for k, i, _, _ in self.targets}
-
-
-def read_channel_metadata(info: Any) -> list[dict[str, str]]:
-    """Per channel ``{"label", "eye", "type", "unit"}`` from a pylsl ``StreamInfo`` (``""`` if absent)."""
-    out: list[dict[str, str]] = []
-    ch = info.desc().child("channels").child("channel")
-    while not ch.empty() and len(out) < info.channel_count():
-        out.append({k: ch.child_value(k).strip() for k in ("label", "eye", "type", "unit")})
-        ch = ch.next_sibling("channel")
-    while len(out) < info.channel_count():
-        out.append({"label": "", "eye": "", "type": "", "unit": ""})
-    return out
-
-
-def map_channels(
-    stream: str,
-    channels: list[dict[str, str]],
-    *,
-    mapping: Mapping[str, str | int] | None = None,
-    units: str | None = None,
-    screen_size_px: tuple[int, int] | None = None,
-    y_origin: str = "top",
-) -> ChannelMapping:
-    """Map a stream's channels to sample fields (pure; raises :class:`TrackerError`).
-
-    Parameters
-    ----------
-    stream : str
-        Stream description used in error messages.
-    channels : list of dict
-        Per channel ``label``, ``eye``, ``type``, ``unit`` (see :func:`read_channel_metadata`).
-    mapping : mapping, optional
-        Explicit ``key -> channel label or index`` (keys from :data:`MAPPING_KEYS`); overrides
-        the meta-data entirely.
-    units : {"normalized", "pixels"}, optional
-        Unit of the gaze channels; overrides the channels' ``unit`` meta-data.
-    screen_size_px : (width, height), optional
-        Needed when gaze is in pixels.
-    y_origin : {"top", "bottom"}
-        Where y = 0 is in the stream (gazeread uses top, y down).
-    """
-    labels = [c["label"] or f"#{i}" for i, c in enumerate(channels)]
-    if y_origin not in ("top", "bottom"):
-        raise TrackerError(f"lsl: y_origin must be 'top' or 'bottom', got {y_origin!r}")
-    if units is not None and units.lower() not in _NORMALISED | _PIXELS:
-        raise TrackerError(f"lsl: units must be 'normalized' or 'pixels', got {units!r}")
-    picked: dict[str, int] = {}
-    notes: list[str] = []
-    if mapping is not None:
-        source = "explicit"
-        for key, ch in mapping.items():
-            if key not in MAPPING_KEYS:
-                raise TrackerError(
-                    f"lsl: unknown mapping key {key!r} for stream {stream}; valid keys: "
-                    f"{', '.join(MAPPING_KEYS)}"
-                )
-            if isinstance(ch, (int, np.integer)) and not isinstance(ch, bool):
-                if not 0 <= ch < len(channels):
-                    raise TrackerError(
-                        f"lsl: mapping {key!r} -> channel index {ch} is out of range for stream "
-                        f"{stream} with {len(channels)} channels {labels}"
-                    )
-                picked[key] = int(ch)
-            elif ch in labels:
-                picked[key] = labels.index(str(ch))
-            else:
-                raise TrackerError(
-                    f"lsl: mapping {key!r} -> {ch!r}: no such channel in stream {stream}; "
-                    f"its channel labels are {labels}"
-                )
-    else:
-        source = "metadata"
-        for i, c in enumerate(channels):
-            typ = c["type"].replace(" ", "").lower()
-            if typ in _TYPES:
-                eye = c["eye"].lower()
-                eyes = ["left", "right"] if eye in ("", "both", "binocular", "cyclopean") else [eye]
-                for e in eyes:
-                    if e in ("left", "right"):
-                        key = _TYPES[typ][0].format(eye=e)
-                        # an eye-specific channel beats a binocular one
-                        if key not in picked or len(eyes) == 1:
-                            picked[key] = i
-            elif c["label"] in MAPPING_KEYS and c["label"] not in picked:
-                picked[c["label"]] = i  # gazeread-style labels without types
-    has_eye = any(f"{e}_x" in picked and f"{e}_y" in picked for e in ("left", "right"))
-    if not has_eye:
-        raise TrackerError(
-            f"lsl: cannot map the channels of stream {stream} to gaze: its channel labels are "
-            f"{labels} (types {[c['type'] for c in channels]}); at least one eye needs an x and a "
-            "y channel. Give the stream XDF gaze meta-data (desc/channels/channel with label, "
-            "eye left/right/both, type ScreenX/ScreenY/Diameter, unit normalized/pixels/mm) or "
-            "pass mapping={'left_x': <label or index>, 'left_y': ..., 'right_x': ..., "
-            "'right_y': ...} (optional: *_pupil, *_valid, *_eye_x/y/z) and units='normalized' "
-            "or 'pixels'."
-        )
-    targets: list[tuple[str, int, float, float]] = []
-    for key in MAPPING_KEYS:
-        if key not in picked:
-            continue
-        i = picked[key]
-        scale, offset = 1.0, 0.0
-        unit = (units if units is not None else channels[i]["unit"]).lower()
-        if key.endswith(("_x", "_y")) and "_eye_" not in key:
-            if unit in _PIXELS:
-                if screen_size_px is None:
-                    raise TrackerError(
-                        f"lsl: stream {stream} gives gaze in pixels (channel {labels[i]!r}); "
-                        "pass screen=ScreenGeometry(...) or screen_size_px=(width, height) so it "
-                        "can be normalised"
-                    )
-                scale = 1.0 / float(screen_size_px[0 if key.endswith("_x") else 1])
-            elif unit not in _NORMALISED:
-                raise TrackerError(
-                    f"lsl: channel {labels[i]!r} of stream {stream} has unit {unit!r}; gaze must "
-                    "be 'normalized' or 'pixels' (override with units=...)"
-                )
-            elif unit == "" and units is None:
-                notes.append(f"{labels[i]}: no unit given, taken as normalized")
-            if key.endswith("_y") and y_origin == "bottom":
-                scale, offset = -scale, 1.0
-        elif key.endswith("_pupil") and channels[i]["unit"].lower() not in _MM:
-            notes.append(
-                f"{labels[i]}: pupil unit {channels[i]['unit']!r} stored as is (schema: mm)"
-            )
-        targets.append((key, i, scale, offset))
-    return ChannelMapping(tuple(targets), source, tuple(notes))
 
 
 def _quote(prop: str, value: str) -> str:
@@ -346,13 +175,11 @@ class LslTracker(Tracker):
         self._stall_s = stall_timeout_s if stall_timeout_s is not None else max(0.5, 20 * period)
         self._offset_interval = float(offset_interval_s)
         self._offset_src = f"lsl:{si.source_id() or si.name()}"
-        self._thread: threading.Thread | None = None
         self._stop_evt = threading.Event()
         self._inlet: Any = None
         self._offset = 0.0
         self._offset_at = -math.inf
         self._offset_recorded: tuple[float, float] | None = None
-        self.error: BaseException | None = None
         self.lost = False
         import pylsl
 
@@ -452,13 +279,20 @@ class LslTracker(Tracker):
         return inlet
 
     def _measure_offset(self, inlet: Any, *, timeout: float = 0.5, record: bool = False) -> None:
-        """Re-measure ``time_correction()``; keep the previous value if it times out."""
+        """Re-measure ``time_correction()``; keep the previous value if it fails.
+
+        A timeout or a lost stream (``pylsl.util.LostError``) during a periodic re-measure is
+        not an error of the thread: the previous offset is kept and the next pull notices the
+        loss (``stream_lost``, then re-resolve). Only the first measurement of an inlet
+        (``record=True``) must succeed.
+        """
+        from pylsl.util import LostError
         from pylsl.util import TimeoutError as LslTimeoutError
 
         now = self.clock()
         try:
             tc, uncertainty = _time_correction(inlet, timeout)
-        except LslTimeoutError:
+        except (LslTimeoutError, LostError):
             if record:  # the first measurement of an inlet must succeed
                 raise
             self._offset_at = now
@@ -471,29 +305,20 @@ class LslTracker(Tracker):
         self._offset_at = now
 
     def _start(self) -> None:
-        self.error = None
         self._stop_evt.clear()
         self._inlet = self._open(self._resolved)
-        self._thread = threading.Thread(
-            target=self._run, name=f"gazeread-lsl-inlet-{self._stream_info.name()}", daemon=True
-        )
-        self._thread.start()
+        name = f"gazeread-lsl-inlet-{self._stream_info.name()}"
+        self._start_thread(self._run, name, what="inlet thread")
 
     def _stop(self) -> None:
         self._stop_evt.set()
-        th = self._thread
-        if th is not None:
-            th.join(timeout=5.0)
-            if th.is_alive():
-                raise TrackerError("lsl: inlet thread did not stop within 5 s")
-        self._thread = None
+        self._join_thread(5.0, cleanup=self._close_inlet)
+
+    def _close_inlet(self) -> None:
         if self._inlet is not None:
             with contextlib.suppress(Exception):
                 self._inlet.close_stream()
             self._inlet = None
-        if self.error is not None:
-            err, self.error = self.error, None
-            raise TrackerError(f"lsl: inlet thread failed: {err!r}") from err
 
     # ------------------------------------------------------------------ inlet thread
     def _run(self) -> None:
@@ -507,48 +332,44 @@ class LslTracker(Tracker):
         last_data = self.clock()
         last_t = -math.inf
         flag_next = False
-        try:
-            while not self._stop_evt.is_set():
-                try:
-                    ts = self._pull(self._inlet, dest, has_min)
-                except LostError:
-                    ts = None
-                now = self.clock()
-                if ts is None or (len(ts) == 0 and now - last_data > self._stall_s):
-                    if not self.lost:
-                        self.lost = True
-                        self.post_event(
-                            "stream_lost",
-                            f"no data from LSL stream {self._stream_info.name()!r} for "
-                            f"{now - last_data:.2f} s",
-                            source_id=self._stream_info.source_id(),
-                        )
-                    if ts is None or not self._recover or not self._stream_info.source_id():
-                        self._reresolve()
-                    continue
-                if len(ts) == 0:
-                    continue
-                last_data = now
-                if self.lost:
-                    self.lost = False
-                    flag_next = True
-                    self._measure_offset(self._inlet, record=False)
+        while not self._stop_evt.is_set():
+            try:
+                ts = self._pull(self._inlet, dest, has_min)
+            except LostError:
+                ts = None
+            now = self.clock()
+            if ts is None or (len(ts) == 0 and now - last_data > self._stall_s):
+                if not self.lost:
+                    self.lost = True
                     self.post_event(
-                        "stream_restored",
-                        f"LSL stream {self._stream_info.name()!r} is back",
+                        "stream_lost",
+                        f"no data from LSL stream {self._stream_info.name()!r} for "
+                        f"{now - last_data:.2f} s",
                         source_id=self._stream_info.source_id(),
                     )
-                elif now - self._offset_at > self._offset_interval:
-                    self._measure_offset(self._inlet)
-                rows = self._convert(dest, np.asarray(ts, dtype=np.float64), blank, last_t)
-                if flag_next:
-                    rows["flags"][0] |= np.uint32(SampleFlag.AFTER_RECONNECT)
-                    flag_next = False
-                last_t = float(rows["t"][-1])
-                self._emit(rows)
-        except BaseException as exc:  # surfaced: posted now, re-raised by stop()
-            self.error = exc
-            self.post_event("error", f"lsl inlet thread failed: {exc!r}", error=repr(exc))
+                if ts is None or not self._recover or not self._stream_info.source_id():
+                    self._reresolve()
+                continue
+            if len(ts) == 0:
+                continue
+            last_data = now
+            if self.lost:
+                self.lost = False
+                flag_next = True
+                self._measure_offset(self._inlet, record=False)
+                self.post_event(
+                    "stream_restored",
+                    f"LSL stream {self._stream_info.name()!r} is back",
+                    source_id=self._stream_info.source_id(),
+                )
+            elif now - self._offset_at > self._offset_interval:
+                self._measure_offset(self._inlet)
+            rows = self._convert(dest, np.asarray(ts, dtype=np.float64), blank, last_t)
+            if flag_next:
+                rows["flags"][0] |= np.uint32(SampleFlag.AFTER_RECONNECT)
+                flag_next = False
+            last_t = float(rows["t"][-1])
+            self._emit(rows)
 
     def _pull(self, inlet: Any, dest: np.ndarray, has_min: bool) -> list[float]:
         """Wait up to 0.1 s for the first sample (GIL released), then take all that is there."""

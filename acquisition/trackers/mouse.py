@@ -151,10 +151,8 @@ class MouseTracker(Tracker):
         self.source: PositionSource = position_source or X11PointerSource()
         self.screen = screen or ScreenGeometry()
         self.pupil_mm = float(pupil_mm)
-        self._thread: threading.Thread | None = None
         self._stop_evt = threading.Event()
         self._t0 = 0.0
-        self.error: BaseException | None = None
         self.set_rate(rate_hz)
         self.info.model = "gazeread mouse"
         self.info.serial = "MOUSE"
@@ -192,54 +190,42 @@ class MouseTracker(Tracker):
 
     # ---------------------------------------------------------------- lifecycle
     def _start(self) -> None:
-        self.error = None
         self._stop_evt.clear()
         self._t0 = self.clock()
         self._last_device_ts = None
         self.record_offset("mouse_device", ClockOffset(self._t0, self._t0, 0.0))
-        self._thread = threading.Thread(target=self._run, name="gazeread-mouse", daemon=True)
-        self._thread.start()
+        self._start_thread(self._run, "gazeread-mouse", what="polling thread")
 
     def _stop(self) -> None:
         self._stop_evt.set()
-        th = self._thread
-        if th is not None:
-            th.join(timeout=5.0)
-            if th.is_alive():
-                raise TrackerError("mouse: polling thread did not stop within 5 s")
-        self._thread = None
+        self._join_thread(5.0, cleanup=self._close_source)
+
+    def _close_source(self) -> None:
         close = getattr(self.source, "close", None)
         if callable(close):
             close()
-        if self.error is not None:
-            err, self.error = self.error, None
-            raise TrackerError(f"mouse: polling thread failed: {err!r}") from err
 
     def _run(self) -> None:
-        try:
-            next_t = self.clock()
-            row = empty_samples(1)
-            eye_z = self.screen.distance_mm
-            while not self._stop_evt.is_set():
-                pos = self.source()
-                t = self.clock()
-                row[:] = empty_samples(1)
-                row["t"] = t
-                row["device_ts"] = round((t - self._t0) * 1e6)
-                if pos is not None and math.isfinite(pos[0]) and math.isfinite(pos[1]):
-                    for eye, sign in (("left", -1.0), ("right", 1.0)):
-                        row[f"{eye}_x"] = pos[0]
-                        row[f"{eye}_y"] = pos[1]
-                        row[f"{eye}_valid"] = 1
-                        row[f"{eye}_pupil"] = self.pupil_mm
-                        row[f"{eye}_eye_pos"] = np.array([sign * 31.5, 0.0, eye_z], np.float32)
-                self._emit(row.copy())
-                period = 1.0 / self.rate_hz
-                next_t += period
-                now = self.clock()
-                if now - next_t > period:  # fell behind: poll again now, do not burst
-                    next_t = now
-                self._stop_evt.wait(max(0.0, next_t - now))
-        except BaseException as exc:  # surfaced: posted now, re-raised by stop()
-            self.post_event("error", f"mouse polling thread failed: {exc!r}", error=repr(exc))
-            self.error = exc  # after the event: whoever sees .error finds the event queued
+        next_t = self.clock()
+        row = empty_samples(1)
+        eye_z = self.screen.distance_mm
+        while not self._stop_evt.is_set():
+            pos = self.source()
+            t = self.clock()
+            row[:] = empty_samples(1)
+            row["t"] = t
+            row["device_ts"] = round((t - self._t0) * 1e6)
+            if pos is not None and math.isfinite(pos[0]) and math.isfinite(pos[1]):
+                for eye, sign in (("left", -1.0), ("right", 1.0)):
+                    row[f"{eye}_x"] = pos[0]
+                    row[f"{eye}_y"] = pos[1]
+                    row[f"{eye}_valid"] = 1
+                    row[f"{eye}_pupil"] = self.pupil_mm
+                    row[f"{eye}_eye_pos"] = np.array([sign * 31.5, 0.0, eye_z], np.float32)
+            self._emit(row.copy())
+            period = 1.0 / self.rate_hz
+            next_t += period
+            now = self.clock()
+            if now - next_t > period:  # fell behind: poll again now, do not burst
+                next_t = now
+            self._stop_evt.wait(max(0.0, next_t - now))

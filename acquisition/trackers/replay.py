@@ -28,7 +28,7 @@ import numpy as np
 
 from acquisition.clock import session_clock
 from acquisition.ring_buffer import RingBuffer
-from acquisition.samples import SampleFlag, empty_samples
+from acquisition.samples import SAMPLE_COLUMNS, SampleFlag, estimate_rate_hz, rows_to_samples
 from acquisition.trackers.base import Availability, Tracker, TrackerError
 
 __all__ = ["ReplayTracker", "SessionSamples"]
@@ -36,11 +36,7 @@ __all__ = ["ReplayTracker", "SessionSamples"]
 _BLOCK_S = 5.0  # seconds of recording read from the store at once
 
 #: Columns of the store's ``samples`` table (docs/session_store.md), in SAMPLE_DTYPE order.
-_COLS = (
-    "t, device_ts, system_ts, left_x, left_y, right_x, right_y, left_valid, right_valid, "
-    "left_pupil, right_pupil, left_eye_x, left_eye_y, left_eye_z, right_eye_x, right_eye_y, "
-    "right_eye_z, flags"
-)
+_COLS = ", ".join(SAMPLE_COLUMNS)
 
 
 class SessionSamples:
@@ -94,18 +90,7 @@ class SessionSamples:
         rows = self._conn.execute(
             f"SELECT {_COLS} FROM samples WHERE t >= ? AND t < ? ORDER BY t", (t0, t1)
         ).fetchall()
-        out = empty_samples(len(rows))
-        if not rows:
-            return out
-        f = np.array(rows, dtype=np.float64)
-        for j, name in enumerate(("t", "device_ts", "system_ts", "left_x", "left_y", "right_x",
-                                  "right_y", "left_valid", "right_valid", "left_pupil",
-                                  "right_pupil")):  # fmt: skip
-            out[name] = f[:, j]
-        out["left_eye_pos"] = f[:, 11:14]
-        out["right_eye_pos"] = f[:, 14:17]
-        out["flags"] = f[:, 17].astype(np.uint32)
-        return out
+        return rows_to_samples(rows)
 
 
 class ReplayTracker(Tracker):
@@ -183,9 +168,7 @@ class ReplayTracker(Tracker):
         self._wake_s = float(wake_interval_s)
         rate = float(tracker.get("rate_hz") or 0.0)
         if rate <= 0:
-            d = np.diff(cols)
-            d = d[d > 0]
-            rate = float(1.0 / np.median(d)) if d.size else 0.0
+            rate = estimate_rate_hz(cols, default=0.0)
         self._rate = rate
         self.info.rate_hz = rate
         self.info.model = f"replay of {tracker.get('model') or tracker.get('backend') or 'unknown'}"
@@ -199,10 +182,8 @@ class ReplayTracker(Tracker):
             "trial": trial,
             "original_tracker": tracker,
         }
-        self._thread: threading.Thread | None = None
         self._stop_evt = threading.Event()
         self._finished = threading.Event()
-        self.error: BaseException | None = None
         self.emitted = 0
 
     @classmethod
@@ -224,40 +205,26 @@ class ReplayTracker(Tracker):
         return self._finished.wait(timeout)
 
     def _start(self) -> None:
-        self.error = None
         self._stop_evt.clear()
         self._finished.clear()
-        self._thread = threading.Thread(target=self._run, name="gazeread-replay", daemon=True)
-        self._thread.start()
+        self._start_thread(self._run, "gazeread-replay", what="reader thread")
 
     def _stop(self) -> None:
         self._stop_evt.set()
-        th = self._thread
-        if th is not None:
-            th.join(timeout=5.0)
-            if th.is_alive():
-                raise TrackerError("replay: reader thread did not stop within 5 s")
-        self._thread = None
-        if self.error is not None:
-            err, self.error = self.error, None
-            raise TrackerError(f"replay: reader thread failed: {err!r}") from err
+        self._join_thread(5.0)
 
     def _run(self) -> None:
+        store = SessionSamples(self.session_path)
         try:
-            store = SessionSamples(self.session_path)
-            try:
-                while not self._stop_evt.is_set():
-                    self._play_once(store)
-                    if not self.loop:
-                        break
-            finally:
-                store.close()
-            if not self._stop_evt.is_set():
-                self._finished.set()
-                self.post_event("replay_finished", "the replayed range ended", emitted=self.emitted)
-        except BaseException as exc:  # surfaced: posted now, re-raised by stop()
-            self.error = exc
-            self.post_event("error", f"replay thread failed: {exc!r}", error=repr(exc))
+            while not self._stop_evt.is_set():
+                self._play_once(store)
+                if not self.loop:
+                    break
+        finally:
+            store.close()
+        if not self._stop_evt.is_set():
+            self._finished.set()
+            self.post_event("replay_finished", "the replayed range ended", emitted=self.emitted)
 
     def _play_once(self, store: SessionSamples) -> None:
         start_clock = self.clock()

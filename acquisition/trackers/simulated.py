@@ -120,14 +120,12 @@ class SimulatedTracker(Tracker):
         self._gen: GazeGenerator | None = None
         self._origins: list[tuple[float, float]] = []  # (device s at (re)start, session origin)
         self._past_events: list[GroundTruthEvent] = []  # from before the last rate change
-        self._thread: threading.Thread | None = None
         self._stop_evt = threading.Event()
         self._connected = True
         self._after_reconnect = False
         self._fail_msg: str | None = None
         self._to_drop = 0
         self._stall_s = 0.0
-        self.error: BaseException | None = None
         self.set_rate(rate_hz)
         self.info.model = "gazeread simulated"
         self.info.serial = f"SIM-{self.seed:08d}"
@@ -300,7 +298,6 @@ class SimulatedTracker(Tracker):
 
     # ---------------------------------------------------------------- lifecycle
     def _start(self) -> None:
-        self.error = None
         self._stop_evt.clear()
         now = self.clock()
         with self._gen_lock:
@@ -308,44 +305,29 @@ class SimulatedTracker(Tracker):
             origin = now - d
             self._origins.append((d, origin))
         self.record_offset("simulated_device", ClockOffset(now, origin, 0.0))
-        self._thread = threading.Thread(
-            target=self._run, name=f"gazeread-simulated-{self.seed}", daemon=True
-        )
-        self._thread.start()
+        self._start_thread(self._run, f"gazeread-simulated-{self.seed}", what="producer thread")
 
     def _stop(self) -> None:
         self._stop_evt.set()
-        th = self._thread
-        if th is not None:
-            th.join(timeout=5.0)
-            if th.is_alive():
-                raise TrackerError("simulated: producer thread did not stop within 5 s")
-        self._thread = None
-        if self.error is not None:
-            err, self.error = self.error, None
-            raise TrackerError(f"simulated: producer thread failed: {err!r}") from err
+        self._join_thread(5.0)
 
     def _run(self) -> None:
-        try:
-            origin = self._origins[-1][1]
-            rate = self.rate_hz
-            max_chunk = max(1, int(rate * _MAX_CHUNK_S))
-            while not self._stop_evt.is_set():
-                if self._fail_msg is not None:
-                    msg, self._fail_msg = self._fail_msg, None
-                    raise RuntimeError(msg)
-                if self._stall_s > 0:
-                    stall, self._stall_s = self._stall_s, 0.0
-                    self._stop_evt.wait(stall)
-                due = math.floor((self.clock() - origin) * rate) + 1  # samples with t <= now
-                self._produce(due, max_chunk)
-                # sleep the wake interval, or until the next sample is due when that is later
-                # (low rates): a sample is never emitted before its time
-                until_next = origin + due / rate - self.clock()
-                self._stop_evt.wait(max(self._wake_s, until_next + 1e-4))
-        except BaseException as exc:  # surfaced: posted now, re-raised by stop()
-            self.post_event("error", f"simulated producer thread failed: {exc!r}", error=repr(exc))
-            self.error = exc  # after the event: whoever sees .error finds the event queued
+        origin = self._origins[-1][1]
+        rate = self.rate_hz
+        max_chunk = max(1, int(rate * _MAX_CHUNK_S))
+        while not self._stop_evt.is_set():
+            if self._fail_msg is not None:
+                msg, self._fail_msg = self._fail_msg, None
+                raise RuntimeError(msg)
+            if self._stall_s > 0:
+                stall, self._stall_s = self._stall_s, 0.0
+                self._stop_evt.wait(stall)
+            due = math.floor((self.clock() - origin) * rate) + 1  # samples with t <= now
+            self._produce(due, max_chunk)
+            # sleep the wake interval, or until the next sample is due when that is later
+            # (low rates): a sample is never emitted before its time
+            until_next = origin + due / rate - self.clock()
+            self._stop_evt.wait(max(self._wake_s, until_next + 1e-4))
 
     def _produce(self, due: int, max_chunk: int) -> None:
         gen = self.generator

@@ -120,6 +120,9 @@ class TobiiTracker(Tracker):
         Address (URI) to connect to directly, e.g. ``tet-tcp://169.254.7.39``.
     model : str, optional
         Model name to look for (case-insensitive substring, e.g. ``"spectrum"``).
+    name : str, optional
+        Device name to look for (exactly as set in Tobii Pro Eye Tracker Manager and listed by
+        ``gazeread trackers``).
     rate_hz : float, optional
         Gaze output frequency; the device's maximum by default.
     eyetracker : object, optional
@@ -152,6 +155,7 @@ class TobiiTracker(Tracker):
         serial: str | None = None,
         address: str | None = None,
         model: str | None = None,
+        name: str | None = None,
         rate_hz: float | None = None,
         eyetracker: Any = None,
         calibration_factory: Callable[[Any], Any] | None = None,
@@ -173,12 +177,18 @@ class TobiiTracker(Tracker):
         self.eyetracker = (
             eyetracker
             if eyetracker is not None
-            else self._find(serial=serial, address=address, model=model, timeout=find_timeout_s)
+            else self._find(
+                serial=serial, address=address, model=model, name=name, timeout=find_timeout_s
+            )
         )
         et = self.eyetracker
         if serial is not None and str(et.serial_number) != str(serial):
             raise TrackerError(
                 f"tobii: the given eye tracker has serial {et.serial_number!r}, not {serial!r}"
+            )
+        if name is not None and str(et.device_name) != str(name):
+            raise TrackerError(
+                f"tobii: the given eye tracker is named {et.device_name!r}, not {name!r}"
             )
         self._stage = GazeStage(stage_capacity)
         self._on_gaze = self._stage.make_callback()
@@ -231,7 +241,13 @@ class TobiiTracker(Tracker):
         return [describe_eyetracker(et) for et in _find_all(_sdk(), timeout)]
 
     def _find(
-        self, *, serial: str | None, address: str | None, model: str | None, timeout: float
+        self,
+        *,
+        serial: str | None,
+        address: str | None,
+        model: str | None,
+        timeout: float,
+        name: str | None = None,
     ) -> Any:
         tr = self._tr
         if address is not None:
@@ -244,26 +260,26 @@ class TobiiTracker(Tracker):
                 ) from exc
         found = list(_find_all(tr, timeout))
         listing = "; ".join(describe_eyetracker(e) for e in found) or "none found"
+        criteria = (("serial", serial), ("model", model), ("name", name))
+        wanted = ", ".join(f"{k} {v!r}" for k, v in criteria if v is not None)
         if not found:
             raise TrackerError(
                 "tobii: no Tobii eye tracker found (is it connected, powered and visible in "
-                "Tobii Pro Eye Tracker Manager?)"
-                + (f"; looked for serial {serial!r}" if serial else "")
+                "Tobii Pro Eye Tracker Manager?)" + (f"; looked for {wanted}" if wanted else "")
             )
         matches = found
         if serial is not None:
             matches = [e for e in matches if str(e.serial_number) == str(serial)]
         if model is not None:
             matches = [e for e in matches if model.lower() in str(e.model).lower()]
+        if name is not None:
+            matches = [e for e in matches if str(e.device_name) == str(name)]
         if not matches:
-            wanted = ", ".join(
-                f"{k} {v!r}" for k, v in (("serial", serial), ("model", model)) if v is not None
-            )
             raise TrackerError(f"tobii: no eye tracker with {wanted}; trackers found: {listing}")
         if len(matches) > 1:
             raise TrackerError(
-                f"tobii: {len(matches)} eye trackers match; choose one with --tracker-serial: "
-                + listing
+                f"tobii: {len(matches)} eye trackers match; choose one with --tracker-serial "
+                "(or name=): " + listing
             )
         return matches[0]
 
@@ -426,42 +442,57 @@ class TobiiTracker(Tracker):
             return 0
         flags = SampleFlag.DURING_CALIBRATION if self._calibrating else 0
         offset = self._offset_s()
+        first = self._read - len(items)  # running stage index of items[0]
+        index: np.ndarray | None = None  # stage index of each row when some were dropped
         try:
             rows = gaze_dicts_to_samples(items, offset, int(flags))
         except Exception as exc:  # malformed SDK data: keep the good samples, count the rest
-            good = []
-            for d in items:
+            good, kept = [], []
+            for k, d in enumerate(items):
                 try:
                     good.append(gaze_dicts_to_samples([d], offset, int(flags)))
                 except Exception:
                     continue
+                kept.append(first + k)
             self._report(exc, "conversion", count=len(items) - len(good))
             if not good:
                 return 0
             rows = np.concatenate(good)
+            index = np.asarray(kept, dtype=np.int64)
+
+        def position(stage_index: int) -> int:
+            """Row of the first kept sample staged at or after ``stage_index``."""
+            if index is None:
+                return min(max(0, stage_index - first), len(rows))
+            return int(np.searchsorted(index, stage_index, side="left"))
+
         mark = self._first_after_loss
         if mark is not None and mark < self._read:
             # The first sample staged after the loss notification is the first one after the
             # reconnection (a lost connection delivers nothing in between).
-            self._first_after_loss = None
-            j = max(0, mark - (self._read - len(rows)))
-            rows["flags"][j] |= np.uint32(SampleFlag.AFTER_RECONNECT)
+            j = position(mark)
+            if j < len(rows):  # else it was malformed: flag the next good one
+                self._first_after_loss = None
+                rows["flags"][j] |= np.uint32(SampleFlag.AFTER_RECONNECT)
         n = len(rows)
-        first = self._read - n  # running stage index of rows[0]
         # A rate change applies from the first sample staged after its notification: emit the
         # rows before it at the old rate, so gap detection never misreads the new spacing.
         # The boundary sample's spacing lies between the two periods: it is checked against
         # the longer one.
+        done = 0  # rows emitted so far
         while self._rate_changes and self._rate_changes[0][0] < self._read:
-            at, new_hz = self._rate_changes.pop(0)
-            j = max(0, at - first)
-            if j:
-                self._emit(rows[:j])
+            j = position(self._rate_changes[0][0])
+            if j >= n and index is not None:  # the boundary sample was malformed: the next
+                break  # good one (in a later batch) is the boundary
+            j = max(j, done)  # two changes before one sample: the next row is the boundary
+            new_hz = self._rate_changes.pop(0)[1]
+            if j > done:
+                self._emit(rows[done:j])
             self.info.rate_hz = min(self.info.rate_hz, new_hz)
             self._emit(rows[j : j + 1])
             self.info.rate_hz = new_hz
-            rows, first = rows[j + 1 :], first + j + 1
-        self._emit(rows)
+            done = j + 1
+        self._emit(rows[done:])
         return n
 
     def _offset_s(self) -> float:

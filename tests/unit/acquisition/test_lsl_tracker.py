@@ -287,3 +287,61 @@ def test_software_correction_applied() -> None:
     assert np.all(s["flags"] & SampleFlag.SOFTWARE_CALIBRATED)
     np.testing.assert_allclose(np.diff(s["left_x"]), np.diff(0.6 + i * 1e-5), atol=1e-9)
     assert np.all(s["left_x"] > 0.59)
+
+
+def test_stream_lost_during_offset_remeasure_is_detected_and_reresolved(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An outlet that disappears exactly when time_correction() is re-measured.
+
+    liblsl answers that re-measure with ``LostError``: the thread must not die on it, but post
+    ``stream_lost`` on the next pull, resolve the stream again and carry on.
+    """
+    import gc
+
+    from pylsl.util import LostError
+
+    from acquisition.trackers import lsl_tracker
+
+    sid = unique_id("lostoff")
+    outlets = [make_outlet(sid, rate=250.0)]
+    buf = RingBuffer(1 << 12)
+    tr = LslTracker(
+        buf, source_id=sid, resolve_timeout=2.0, recover=False, stall_timeout_s=0.3,
+        offset_interval_s=0.05,
+    )  # fmt: skip
+    real = lsl_tracker._time_correction
+    armed = {"on": False, "fired": 0}
+
+    def correction(inlet: object, timeout: float) -> tuple[float, float]:
+        if armed["on"]:
+            armed["on"] = False
+            armed["fired"] += 1
+            outlets.clear()  # the outlet goes away right now
+            gc.collect()
+            raise LostError("the stream read by this inlet has been lost")
+        return real(inlet, timeout)
+
+    monkeypatch.setattr(lsl_tracker, "_time_correction", correction)
+    r = buf.reader()
+    events: list = []
+    tr.start()
+    try:
+        with PacedPusher(outlets[0], 250.0) as pusher:
+            assert wait_for(lambda: r.available() >= 20)
+            armed["on"] = True
+            assert wait_for(lambda: armed["fired"] == 1)
+            pusher._stop.set()
+        assert wait_for(lambda: tr.lost), "no stream_lost"
+        assert tr.error is None, f"inlet thread died: {tr.error!r}"
+        outlets.append(make_outlet(sid, rate=250.0))  # the same stream comes back
+        n = r.available()
+        with PacedPusher(outlets[-1], 250.0):
+            assert wait_for(lambda: r.available() > n + 10, timeout=10.0)
+    finally:
+        tr.stop()  # raises TrackerError if the inlet thread failed
+    events.extend(tr.drain_events())
+    kinds = [e.kind for e in events]
+    assert "error" not in kinds
+    assert "stream_lost" in kinds and "stream_restored" in kinds
+    assert kinds.index("stream_lost") < kinds.index("stream_restored")

@@ -207,6 +207,84 @@ def test_time_range_after_wrap_only_returns_held_rows() -> None:
     assert len(buf.time_range(0.5, 0.6)) == 0
 
 
+def _old_time_range(buf: RingBuffer, t0: float, t1: float) -> np.ndarray:
+    """The former implementation (copy every held row, then search): the reference."""
+    w = buf.total_pushed
+    held, _ = buf.copy_range(max(0, w - buf.capacity), w)
+    i0, i1 = np.searchsorted(held["t"], [t0, t1], side="left")
+    return held[i0:i1]
+
+
+def _old_index_at_time(buf: RingBuffer, t: float) -> int:
+    w = buf.total_pushed
+    held, first = buf.copy_range(max(0, w - buf.capacity), w)
+    return first + int(np.searchsorted(held["t"], t, side="left"))
+
+
+@pytest.mark.parametrize(
+    "pushed", [0, 1, 5, 15, 16, 17, 23, 31, 32, 40, 100], ids=lambda n: f"pushed{n}"
+)
+def test_time_search_equals_copy_then_search(pushed: int) -> None:
+    """Empty, partly filled, exactly full and wrapped at every offset; repeated times too."""
+    buf = RingBuffer(16)
+    block = rows(0, pushed, rate=100.0)
+    block["t"] = np.floor(np.arange(pushed) / 2) / 100.0  # pairs of equal times
+    for k in range(0, pushed, 7):  # pushes of odd sizes so the wrap lands anywhere
+        buf.push_many(block[k : k + 7])
+    probes = [-1.0, 0.0, 0.005, 0.01, 0.07, 0.2, 0.245, 0.3, 0.49, 0.5, 10.0, float("nan")]
+    for t0 in probes:
+        assert buf.index_at_time(t0) == _old_index_at_time(buf, t0), t0
+        for t1 in probes:
+            got, ref = buf.time_range(t0, t1), _old_time_range(buf, t0, t1)
+            assert idx_of(got) == idx_of(ref), (t0, t1)
+            assert got.tobytes() == ref.tobytes()
+
+
+def test_time_range_copies_only_the_matching_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    buf = RingBuffer(64)
+    buf.push_many(rows(0, 100, rate=100.0))  # wrapped: holds 36..99
+    asked: list[tuple[int, int]] = []
+    real = buf.copy_range
+
+    def spy(start: int, stop: int) -> tuple[np.ndarray, int]:
+        asked.append((start, stop))
+        return real(start, stop)
+
+    monkeypatch.setattr(buf, "copy_range", spy)
+    assert idx_of(buf.time_range(0.595, 0.655)) == [60, 61, 62, 63, 64, 65]
+    assert buf.index_at_time(0.7) == 70
+    assert asked == [(60, 66)], "only the rows in range are copied, index_at_time copies none"
+
+
+def test_time_range_under_a_concurrent_producer_is_exact() -> None:
+    """The in-place search races the producer: results are still exactly the rows in range."""
+    buf = RingBuffer(64)
+    stop = threading.Event()
+    n_total = 60_000
+
+    def produce() -> None:
+        for k in range(0, n_total, 3):
+            buf.push_many(rows(k, 3, rate=1000.0))
+        stop.set()
+
+    th = threading.Thread(target=produce, name="test-producer", daemon=True)
+    th.start()
+    checked = 0
+    while not stop.is_set() or checked == 0:
+        w = buf.total_pushed
+        t0, t1 = (w - 40) / 1000.0, (w - 20) / 1000.0
+        got = buf.time_range(t0, t1)
+        i = buf.index_at_time(t0)
+        assert i >= max(0, w - 40)
+        if len(got):
+            ts = got["t"]
+            assert ts[0] >= t0 and ts[-1] < t1
+            assert np.all(np.diff(got["device_ts"]) == 1)
+        checked += 1
+    th.join(5)
+    assert checked > 0
+
+
 def test_consume_until_counts_loss() -> None:
     buf = RingBuffer(4)
     r = buf.reader("r")

@@ -475,3 +475,109 @@ def test_bad_address_says_so(tr, monkeypatch):
         match=re.escape("cannot connect to the eye tracker at address 'tet-tcp://10.0.0.9'"),
     ):
         TobiiTracker(RingBuffer(16), address="tet-tcp://10.0.0.9")
+
+
+def _stage_dicts(t, ks, period_us, dev0=1000):
+    """Stage gaze dicts of samples ``ks`` (consecutive device timestamps ``period_us`` apart)."""
+    for k in ks:
+        d = expected_gaze(k)
+        d["device_time_stamp"] = dev0 + k * period_us
+        d["system_time_stamp"] = 5_000_000 + dev0 + k * period_us
+        t._on_gaze(d)
+
+
+@pytest.mark.tobii
+@sdk
+def test_malformed_dicts_after_a_rate_change_do_not_move_its_boundary(tr, fake):
+    """Broken dicts staged after a 300 -> 1200 Hz change: the split stays on the right sample.
+
+    Were it early by the number dropped, samples still 3333 us apart would be judged at
+    1200 Hz and reported as dropped samples.
+    """
+    from acquisition.trackers._tobii_fake import make_fake_tracker
+
+    t = make_fake_tracker(RingBuffer(1 << 10), eyetracker=fake, rate_hz=300)
+    reader = t.buffer.reader("test")
+    _stage_dicts(t, range(10), 3333)
+    t._on_notification(
+        {"notification_type": tr.EYETRACKER_NOTIFICATION_GAZE_OUTPUT_FREQUENCY_CHANGED,
+         "gaze_output_frequency": 1200.0}
+    )  # fmt: skip
+    dev_change = 1000 + 10 * 3333
+    _stage_dicts(t, range(5), 833, dev0=dev_change)
+    t._on_gaze({"device_time_stamp": 1})  # two malformed dicts after the boundary
+    t._on_gaze({"device_time_stamp": 2})
+    _stage_dicts(t, range(5, 10), 833, dev0=dev_change)
+    assert t.drain_stage() == 20
+    s = reader.consume().samples
+    assert len(s) == 20 and t.rate_hz == 1200.0
+    assert np.count_nonzero(s["flags"] & SampleFlag.AFTER_GAP) == 0
+    events = t.drain_events()
+    assert not [e for e in events if e.kind == "samples_dropped"], events
+    errors = [e for e in events if e.kind == "error"]
+    assert len(errors) == 1 and errors[0].data["count"] == 2
+
+
+@pytest.mark.tobii
+@sdk
+@pytest.mark.parametrize("malformed_at_mark", [False, True], ids=["after-mark", "at-mark"])
+def test_malformed_dicts_do_not_move_the_reconnect_flag(tr, fake, malformed_at_mark):
+    from acquisition.trackers._tobii_fake import make_fake_tracker
+
+    t = make_fake_tracker(RingBuffer(1 << 10), eyetracker=fake)
+    reader = t.buffer.reader("test")
+    _stage_dicts(t, range(5), 833)
+    t._on_notification(
+        {"notification_type": tr.EYETRACKER_NOTIFICATION_CONNECTION_LOST}
+    )  # the next sample staged is the first one after the reconnection
+    if malformed_at_mark:
+        t._on_gaze({"device_time_stamp": 1})
+    _stage_dicts(t, range(5, 8), 833)
+    t._on_gaze({"device_time_stamp": 2})
+    t._on_gaze({"device_time_stamp": 3})
+    _stage_dicts(t, range(8, 10), 833)
+    assert t.drain_stage() == 10
+    s = reader.consume().samples
+    flagged = np.nonzero(s["flags"] & SampleFlag.AFTER_RECONNECT)[0].tolist()
+    assert flagged == [5], "the first good sample after the loss, whatever was dropped"
+    assert s["device_ts"][5] == 1000 + 5 * 833
+
+
+@pytest.mark.tobii
+@sdk
+def test_reconnect_flag_waits_for_a_good_sample_in_a_later_batch(tr, fake):
+    from acquisition.trackers._tobii_fake import make_fake_tracker
+
+    t = make_fake_tracker(RingBuffer(1 << 10), eyetracker=fake)
+    reader = t.buffer.reader("test")
+    _stage_dicts(t, range(3), 833)
+    t._on_notification({"notification_type": tr.EYETRACKER_NOTIFICATION_CONNECTION_LOST})
+    t._on_gaze({"device_time_stamp": 1})  # the only sample after the loss is broken
+    t.drain_stage()
+    _stage_dicts(t, range(3, 6), 833)
+    t.drain_stage()
+    s = reader.consume().samples
+    assert np.nonzero(s["flags"] & SampleFlag.AFTER_RECONNECT)[0].tolist() == [3]
+
+
+@pytest.mark.tobii
+@sdk
+def test_find_by_device_name(tr, monkeypatch):
+    from acquisition.trackers._tobii_fake import FakeEyeTracker
+
+    a = FakeEyeTracker(serial_number="TPSP1-A", model="Tobii Pro Spectrum", device_name="lab-A")
+    b = FakeEyeTracker(serial_number="TPSP1-B", model="Tobii Pro Spectrum", device_name="lab-B")
+    monkeypatch.setattr(tr, "find_all_eyetrackers", lambda: (a, b))
+    assert TobiiTracker(RingBuffer(16), name="lab-B").info.serial == "TPSP1-B"
+    assert TobiiTracker(RingBuffer(16), name="lab-A", model="spectrum").info.serial == "TPSP1-A"
+    with pytest.raises(TrackerError) as err:
+        TobiiTracker(RingBuffer(16), name="lab-C")
+    msg = str(err.value)
+    assert "name 'lab-C'" in msg and "name 'lab-A'" in msg and "name 'lab-B'" in msg
+    with pytest.raises(TrackerError, match=r"serial 'TPSP1-A', name 'lab-B'; trackers found"):
+        TobiiTracker(RingBuffer(16), serial="TPSP1-A", name="lab-B")
+    with pytest.raises(TrackerError, match="is named 'lab-A', not 'lab-B'"):
+        TobiiTracker(RingBuffer(16), eyetracker=a, name="lab-B")
+    monkeypatch.setattr(tr, "find_all_eyetrackers", lambda: ())
+    with pytest.raises(TrackerError, match=r"no Tobii eye tracker found.*name 'lab-A'"):
+        TobiiTracker(RingBuffer(16), name="lab-A", find_timeout_s=5)

@@ -261,3 +261,41 @@ def test_chunking_invariance_on_rough_random_signals(detector, seed):
     ref = feed_in_chunks(detector(SCREEN), t, x, y, chunk_sizes("whole"))
     for sizes in (chunk_sizes("1"), chunk_sizes("random", seed)):
         assert as_tuples(feed_in_chunks(detector(SCREEN), t, x, y, sizes)) == as_tuples(ref)
+
+
+@pytest.mark.parametrize("detector", [OnlineFixationDetector, OnlineIDTDetector])
+def test_step_back_is_refused_naming_the_last_time_seen(detector):
+    det = detector(SCREEN)
+    det.feed_px(np.array([1.0, 1.001]), np.array([5.0, 5.0]), np.array([5.0, 5.0]))
+    with pytest.raises(ValueError, match=r"t=0\.5 \(last seen 1\.001\)"):
+        det.feed_px(np.array([0.5]), np.array([5.0]), np.array([5.0]))
+
+
+def test_idt_long_fixation_fed_in_small_chunks_is_not_recopied(monkeypatch):
+    """The open candidate grows by appends: the data copied stays linear in the samples fed.
+
+    (It was concatenated whole on every chunk: quadratic in the fixation's length.)
+    """
+    n, chunk = 20_000, 10
+    t = np.arange(n) / 1000.0
+    rng = np.random.default_rng(3)
+    x = SCREEN.width_px / 2 + rng.normal(0, 0.5, n)
+    y = SCREEN.height_px / 2 + rng.normal(0, 0.5, n)
+    copied = [0]
+    real = np.concatenate
+
+    def counting(arrays: object, *args: object, **kwargs: object) -> np.ndarray:
+        out = real(arrays, *args, **kwargs)  # type: ignore[call-overload]
+        copied[0] += out.size
+        return out
+
+    det = OnlineIDTDetector(SCREEN)
+    monkeypatch.setattr(np, "concatenate", counting)
+    events = []
+    for a in range(0, n, chunk):
+        events += det.feed_px(t[a : a + chunk], x[a : a + chunk], y[a : a + chunk])
+    events += det.flush()
+    monkeypatch.undo()
+    assert [e.kind for e in events] == ["start_provisional", "start_confirmed", "end"]
+    assert events[-1].n_samples == n
+    assert copied[0] < 40 * n, f"{copied[0]} values copied for {n} samples"

@@ -90,3 +90,26 @@ def test_average_eyes_px():
     _, x, _ = average_eyes_px(s, SCREEN)
     np.testing.assert_allclose(x[:2], [0.3 * 1920, 0.4 * 1920])
     assert np.isnan(x[2])  # left flagged valid but NaN, right flagged invalid
+
+
+@pytest.mark.parametrize(
+    ("t", "seen"),
+    [
+        ([1.0, 0.5], -np.inf),
+        ([1.0, np.nan, 2.0], -np.inf),
+        ([np.inf], -np.inf),
+        ([0.9, 1.0], 1.0),
+    ],
+    ids=["step-back", "nan-inside", "infinite", "before-last-chunk"],
+)
+def test_check_time_order_refuses_with_the_times(t, seen):
+    from acquisition.fixations._signal import check_time_order
+
+    with pytest.raises(ValueError, match=r"finite and non-decreasing.*last seen"):
+        check_time_order(np.asarray(t, dtype=np.float64), seen)
+
+
+def test_check_time_order_accepts_repeats_and_the_last_time_again():
+    from acquisition.fixations._signal import check_time_order
+
+    check_time_order(np.array([1.0, 1.0, 1.5]), 1.0)

@@ -156,3 +156,34 @@ def test_worker_idles_without_spinning_after_the_buffer_closes():
     time.sleep(0.5)
     worker.stop(timeout=5)
     assert calls["n"] < 30  # about one wait per poll interval, not thousands
+
+
+def test_event_without_emission_time_is_stamped_with_its_own_time_not_now(caplog):
+    """A NaN ``t_emitted`` was sent as timestamp 0.0, which LSL replaces by "now"."""
+    import pylsl
+
+    sid = f"gazeread-test-fixnan-{uuid.uuid4().hex[:12]}"
+    outlet = FixationOutlet(sid)
+    found = pylsl.resolve_byprop("source_id", sid, 1, 5.0)
+    assert found, "Fixations stream not visible on loopback"
+    inlet = pylsl.StreamInlet(found[0], max_buflen=10)
+    inlet.open_stream(5.0)
+    assert outlet.wait_for_consumers(5.0)
+    nan = float("nan")
+    end = FixationEvent(kind="end", t_emitted=nan, t_start=12.25, t_end=12.5, fixation_id=3)
+    start = FixationEvent(kind="start_provisional", t_emitted=nan, t_start=20.125, fixation_id=4)
+    timeless = FixationEvent(kind="cancel", t_emitted=nan, t_start=nan, fixation_id=5)
+    with caplog.at_level("WARNING", logger="acquisition.fixations.lsl_stream"):
+        for ev in (end, timeless, start):
+            outlet.push(ev)
+    assert outlet.n_skipped == 1
+    assert "cancel event 5 has no finite time" in caplog.text
+    got: list[tuple[int, float]] = []
+    deadline = time.monotonic() + 10
+    while len(got) < 2 and time.monotonic() < deadline:
+        s, ts = inlet.pull_sample(timeout=0.2)
+        if s is not None:
+            got.append((event_from_sample(s).fixation_id, ts))
+    assert got == [(3, 12.5), (4, 20.125)]
+    inlet.close_stream()
+    outlet.close()
