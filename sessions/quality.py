@@ -15,10 +15,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from acquisition.samples import estimate_rate_hz
+
 __all__ = [
     "QualityThresholds",
     "SampleStats",
+    "device_drops_from_events",
     "estimate_rate",
+    "pauses_from_events",
     "sample_stats",
     "session_verdict",
 ]
@@ -54,7 +58,14 @@ class QualityThresholds:
 
 @dataclasses.dataclass
 class SampleStats:
-    """Counts and rates over a stretch of samples."""
+    """Counts and rates over a stretch of samples.
+
+    ``duration_s`` and ``effective_rate_hz`` leave out the ``interruptions`` (sample
+    intervals across a kill/stop and resume, ``paused_s`` seconds in all); those intervals are
+    neither gaps nor dropped samples. ``device_dropped_samples`` is what the tracker itself
+    reported (``samples_dropped`` events from device time stamps), None when it reported
+    nothing; ``drop_mismatches`` counts the gaps that only one of the two sources shows.
+    """
 
     samples: int
     duration_s: float
@@ -66,6 +77,10 @@ class SampleStats:
     validity_left_percent: float
     validity_right_percent: float
     validity_any_percent: float
+    interruptions: int = 0
+    paused_s: float = 0.0
+    device_dropped_samples: int | None = None
+    drop_mismatches: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict, NaN -> None (for JSON)."""
@@ -79,13 +94,46 @@ def _clean(v: Any) -> Any:
 
 
 def estimate_rate(t: ArrayLike) -> float:
-    """Sampling rate (Hz) from the median interval of time stamps ``t`` (s); NaN if < 2."""
-    ta = np.asarray(t, dtype=np.float64)
-    if ta.size < 2:
-        return math.nan
-    d = np.diff(ta)
-    d = d[d > 0]
-    return float(1.0 / np.median(d)) if d.size else math.nan
+    """Sampling rate (Hz) from the median interval of time stamps ``t`` (s); NaN if < 2.
+
+    Kept for its callers: it is :func:`acquisition.samples.estimate_rate_hz`.
+    """
+    return estimate_rate_hz(t)
+
+
+def pauses_from_events(events: Sequence[dict[str, Any]]) -> list[tuple[float, float]]:
+    """``(last_t, t_resume)`` of each ``interrupted`` event (see ``SessionStore.mark_interrupted``).
+
+    ``events`` are store event rows (``kind`` and decoded ``data``). An event without a
+    ``last_t`` (nothing was recorded before the interruption) pauses nothing and is left out.
+    """
+    out: list[tuple[float, float]] = []
+    for ev in events:
+        if ev.get("kind") != "interrupted":
+            continue
+        d = ev.get("data") or {}
+        last_t, t_resume = d.get("last_t"), d.get("t_resume")
+        if last_t is None or t_resume is None:
+            continue
+        a, b = float(last_t), float(t_resume)
+        out.append((min(a, b), max(a, b)))
+    return sorted(out)
+
+
+def device_drops_from_events(events: Sequence[dict[str, Any]]) -> list[tuple[float, int]]:
+    """``(t, count)`` of each ``samples_dropped`` event the tracker posted.
+
+    ``t`` is the session time of the first sample after the device-timestamp gap.
+    """
+    out: list[tuple[float, int]] = []
+    for ev in events:
+        if ev.get("kind") != "samples_dropped":
+            continue
+        count = (ev.get("data") or {}).get("count")
+        if count is None or ev.get("t") is None:
+            continue
+        out.append((float(ev["t"]), int(count)))
+    return sorted(out)
 
 
 def sample_stats(
@@ -93,6 +141,9 @@ def sample_stats(
     left_valid: ArrayLike,
     right_valid: ArrayLike,
     nominal_rate_hz: float | None = None,
+    *,
+    pauses: Sequence[tuple[float, float]] = (),
+    device_drops: Sequence[tuple[float, int]] | None = None,
 ) -> SampleStats:
     """Counts, rates, gaps and validity of a stretch of samples.
 
@@ -104,12 +155,24 @@ def sample_stats(
         1 where that eye is valid.
     nominal_rate_hz : float, optional
         The tracker's rate; estimated from the median interval when None or <= 0.
+    pauses : sequence of (float, float), s
+        ``(last_t, t_resume)`` of each interruption (:func:`pauses_from_events`). A sample
+        interval longer than 1.5 periods that overlaps one is a pause, not a gap: it counts
+        in ``interruptions``/``paused_s`` and is left out of the duration, the effective rate,
+        the dropped samples and the longest gap.
+    device_drops : sequence of (float, int), optional
+        ``(t, count)`` of the tracker's ``samples_dropped`` events
+        (:func:`device_drops_from_events`); None when the tracker posts none. A gap whose
+        later sample is at ``t`` (within half a period) takes the device's count; a device
+        drop without such a gap still counts; a gap the device did not report counts from
+        the interval. The last two are ``drop_mismatches``.
 
     Returns
     -------
     SampleStats
         A gap is an interval longer than 1.5 nominal periods; it drops
-        ``round(interval * rate) - 1`` samples. Effective rate is ``(n - 1) / (t_last - t_first)``.
+        ``round(interval * rate) - 1`` samples. Effective rate is
+        ``(n - 1 - interruptions) / (t_last - t_first - paused_s)``.
     """
     ta = np.asarray(t, dtype=np.float64)
     lv = np.asarray(left_valid).astype(bool)
@@ -122,16 +185,40 @@ def sample_stats(
     rate = float(nominal_rate_hz) if nominal_rate_hz and nominal_rate_hz > 0 else estimate_rate(ta)
     if n == 0:
         return SampleStats(0, 0.0, rate, math.nan, 0, 0, 0.0, math.nan, math.nan, math.nan)
-    dur = float(ta[-1] - ta[0])
-    eff = (n - 1) / dur if dur > 0 else math.nan
-    gaps = dropped = 0
+    span = float(ta[-1] - ta[0])
+    gaps = dropped = n_paused = mismatches = 0
+    paused = 0.0
     longest = 0.0
+    dev_total: int | None = None
     if n > 1 and math.isfinite(rate):
         d = np.diff(ta)
         big = d > 1.5 / rate
-        gaps = int(big.sum())
-        dropped = int(np.sum(np.rint(d[big] * rate) - 1)) if gaps else 0
-        longest = float(d.max())
+        in_pause = np.zeros(d.shape, dtype=bool)
+        for last_t, t_resume in pauses:
+            in_pause |= big & (ta[:-1] <= t_resume) & (ta[1:] >= last_t)
+        n_paused = int(in_pause.sum())
+        paused = float(d[in_pause].sum())
+        gap = big & ~in_pause
+        gaps = int(gap.sum())
+        per_gap = np.where(gap, np.rint(d * rate) - 1, 0.0)
+        if device_drops is not None:
+            dev = [(tt, c) for tt, c in device_drops if ta[0] < tt <= ta[-1] + 0.5 / rate]
+            dev_total = int(sum(c for _, c in dev))
+            reported = np.zeros(d.shape, dtype=bool)
+            for tt, c in dev:
+                j = int(np.searchsorted(ta, tt - 0.5 / rate, side="left"))
+                if 1 <= j < n and abs(ta[j] - tt) <= 0.5 / rate and gap[j - 1]:
+                    per_gap[j - 1] = c if not reported[j - 1] else per_gap[j - 1] + c
+                    reported[j - 1] = True
+                elif not (1 <= j < n and in_pause[j - 1]):
+                    dropped += c  # the device says so though the session times show no gap
+                    mismatches += 1
+            mismatches += int((gap & ~reported).sum())
+        dropped += int(per_gap.sum())
+        kept = d[~in_pause]
+        longest = float(kept.max()) if kept.size else 0.0
+    dur = span - paused
+    eff = (n - 1 - n_paused) / dur if dur > 0 else math.nan
     return SampleStats(
         samples=n,
         duration_s=dur,
@@ -143,6 +230,10 @@ def sample_stats(
         validity_left_percent=100.0 * float(lv.mean()),
         validity_right_percent=100.0 * float(rv.mean()),
         validity_any_percent=100.0 * float((lv | rv).mean()),
+        interruptions=n_paused,
+        paused_s=paused,
+        device_dropped_samples=dev_total,
+        drop_mismatches=mismatches,
     )
 
 
@@ -169,8 +260,10 @@ def session_verdict(
     validation_accuracy_deg : float or None
         Average accuracy of the last validation, None when none was recorded.
     events : sequence of dict
-        Event rows (``kind``, ``message``): ``recording_error``, ``samples_lost`` and
-        ``interrupted`` are reported.
+        Event rows (``kind``, ``message``, ``data``): ``recording_error``, ``samples_lost``
+        and ``interrupted`` are reported. An interruption is a warning, never a problem by
+        itself: its pause is not counted as dropped samples (pass the pauses to
+        :func:`sample_stats`).
     frame_drops : int
         Dropped display frames over all trials.
 
@@ -212,6 +305,11 @@ def session_verdict(
             )
         elif overall.dropped_samples:
             warnings.append(f"{overall.dropped_samples} samples dropped in {overall.gaps} gaps")
+        if overall.drop_mismatches:
+            warnings.append(
+                f"{overall.drop_mismatches} gap(s) disagree between the tracker's own drop "
+                "reports (device time stamps) and the session times; both were counted"
+            )
         if (
             math.isfinite(overall.effective_rate_hz)
             and math.isfinite(overall.nominal_rate_hz)
@@ -244,7 +342,9 @@ def session_verdict(
         elif kind == "samples_lost":
             problems.append(f"recorder lost samples: {ev.get('message', '')}")
         elif kind == "interrupted":
-            warnings.append(f"session was interrupted and resumed: {ev.get('message', '')}")
+            gap = (ev.get("data") or {}).get("gap_s")
+            pause = f" (paused {gap:.1f} s)" if isinstance(gap, (int, float)) else ""
+            warnings.append(f"session was interrupted and resumed{pause}: {ev.get('message', '')}")
     if frame_drops:
         warnings.append(f"{frame_drops} display frames dropped while images were shown")
     return (not problems, problems, warnings)

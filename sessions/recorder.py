@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import dataclasses
+import logging
 import math
 import queue
 import sqlite3
@@ -28,9 +29,11 @@ import numpy as np
 
 from acquisition.fixations import fixation_to_row
 from acquisition.ring_buffer import Reader
-from sessions.store import SessionStore
+from sessions.store import SessionStore, StoreError
 
 __all__ = ["Recorder", "RecorderStats", "fixation_event_to_row"]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -44,6 +47,8 @@ class RecorderStats:
     offsets: int = 0
     lost: int = 0
     rejected_fixations: int = 0
+    late_fixations: int = 0  # handed over after the thread stopped or failed
+    lost_fixations: int = 0  # of those, the ones that could not be written at all
     last_t: float = math.nan
     max_batch_span_s: float = 0.0
 
@@ -102,6 +107,9 @@ class Recorder:
         self.stats = RecorderStats()
         self.error: str | None = None
         self._fixations: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        # False once the thread took its last look at the queue (stopped or failed)
+        self._accepting = True
+        self._accept_lock = threading.Lock()
         # (t_from, trial_id, layout), sorted by t_from: which trial a fixation belongs to
         self._trial_times: list[float] = []
         self._trial_info: list[tuple[int | None, Any]] = []
@@ -176,8 +184,37 @@ class Recorder:
         Accepts detector ``FixationEvent`` objects (only ``kind == 'end'`` are stored; the
         trial and layout come from :meth:`set_trial` at the fixation's start) or ready
         ``fixations`` rows as dicts (stored as they are).
+
+        A fixation that arrives after the thread stopped or failed is counted in
+        ``stats.late_fixations`` and logged; it is written straight away if the store still
+        takes writes, else counted in ``stats.lost_fixations`` and a :class:`RuntimeError`
+        is raised (the fixation worker reports a sink that raises).
         """
-        self._fixations.put(event)
+        with self._accept_lock:
+            if self._accepting:
+                self._fixations.put(event)
+                return
+        self._late_fixation(event)
+
+    def _late_fixation(self, event: Any) -> None:
+        if getattr(event, "kind", "end") != "end":
+            return  # start/cancel events are never stored
+        self.stats.late_fixations += 1
+        why = self.error or "the recorder was stopped"
+        if self.error is None and not self.store.closed:
+            _log.warning("fixation arrived after the recorder stopped; writing it directly")
+            try:
+                self._write_fixation(event)
+                return
+            except Exception as exc:  # the store refuses writes now: reported below
+                why = f"{type(exc).__name__}: {exc}"
+        self.stats.lost_fixations += 1
+        msg = (
+            f"a fixation arrived after the recorder of {self.store.path} stopped and could not "
+            f"be stored ({why}): {event!r}"
+        )[:500]
+        _log.error(msg)
+        raise RuntimeError(msg)
 
     # ------------------------------------------------------------------ thread
     def _run(self) -> None:
@@ -189,14 +226,60 @@ class Recorder:
                     self._stop.wait(remaining)
                 next_commit = max(next_commit + self.batch_s, time.monotonic())
                 self._write_once()
+            with self._accept_lock:  # from here on add_fixation_event handles them itself
+                self._accepting = False
             self._write_once()  # final flush
         except Exception as exc:  # sqlite3.Error, StoreError, OSError, ...: surfaced, never silent
             self._fail(exc)
 
     def _write_once(self) -> None:
+        """One batch: samples, tracker events and offsets, fixations, in one transaction.
+
+        The statistics are updated only once the batch is committed, so they never count
+        what a failed batch rolled back.
+        """
         chunk = self.reader.consume()
+        samples = chunk.samples
+        fixations: list[Any] = []
+        while True:
+            try:
+                fixations.append(self._fixations.get_nowait())
+            except queue.Empty:
+                break
+        events: list[Any] = []
+        offsets: list[Any] = []
+        if self.tracker is not None:
+            events = list(self.tracker.drain_events())
+            offsets = list(self.tracker.drain_offsets())
+        if not (len(samples) or chunk.lost or fixations or events or offsets):
+            return  # nothing to write: no empty transaction
+        before = (self.stats.fixations, self.stats.rejected_fixations)
+        try:
+            with self.store.batch():
+                self._write_batch(chunk, events, offsets, fixations)
+        except BaseException:
+            # the batch was rolled back: its fixations are not stored (nor counted as such)
+            self.stats.fixations, self.stats.rejected_fixations = before
+            self.stats.lost_fixations += sum(
+                1 for ev in fixations if getattr(ev, "kind", "end") == "end"
+            )
+            raise
+        self.stats.lost += chunk.lost
+        self.stats.events += len(events)
+        self.stats.offsets += len(offsets)
+        if len(samples):
+            ts = samples["t"]
+            self.stats.samples += len(samples)
+            self.stats.batches += 1
+            self.stats.last_t = float(ts[-1])
+            span = float(ts[-1] - ts[0])
+            self.stats.max_batch_span_s = max(self.stats.max_batch_span_s, span)
+
+    def _write_batch(
+        self, chunk: Any, events: list[Any], offsets: list[Any], fixations: list[Any]
+    ) -> None:
+        """The writes of one batch (inside :meth:`SessionStore.batch`)."""
         if chunk.lost:
-            self.stats.lost += chunk.lost
             if len(chunk.samples):
                 t_lost = float(chunk.samples["t"][0])
             else:
@@ -207,29 +290,15 @@ class Recorder:
                 f"the recorder fell {chunk.lost} samples behind the ring buffer; they are lost",
                 count=chunk.lost,
             )
-        samples = chunk.samples
-        if len(samples):
-            self.store.append_samples(samples)
-            ts = samples["t"]
-            self.stats.samples += len(samples)
-            self.stats.batches += 1
-            self.stats.last_t = float(ts[-1])
-            span = float(ts[-1] - ts[0])
-            self.stats.max_batch_span_s = max(self.stats.max_batch_span_s, span)
-        if self.tracker is not None:
-            for ev in self.tracker.drain_events():
-                data = dict(ev.data)
-                t_ev = float(data.pop("t", ev.t))
-                self.store.add_event(t_ev, ev.kind, ev.message, **data)
-                self.stats.events += 1
-            for source, off in self.tracker.drain_offsets():
-                self.store.add_clock_offset(off.t_session, source, off.offset_s, off.uncertainty_s)
-                self.stats.offsets += 1
-        while True:
-            try:
-                ev = self._fixations.get_nowait()
-            except queue.Empty:
-                break
+        if len(chunk.samples):
+            self.store.append_samples(chunk.samples)
+        for ev in events:
+            data = dict(ev.data)
+            t_ev = float(data.pop("t", ev.t))
+            self.store.add_event(t_ev, ev.kind, ev.message, **data)
+        for source, off in offsets:
+            self.store.add_clock_offset(off.t_session, source, off.offset_s, off.uncertainty_s)
+        for ev in fixations:
             self._write_fixation(ev)
 
     def _write_fixation(self, ev: Any) -> None:
@@ -246,7 +315,13 @@ class Recorder:
             if unknown:
                 raise ValueError(f"unknown fixations column(s) {unknown}")
             self.store.add_fixations([row])
-        except (sqlite3.IntegrityError, sqlite3.InterfaceError, ValueError, TypeError) as exc:
+        except (
+            StoreError,
+            sqlite3.IntegrityError,
+            sqlite3.InterfaceError,
+            ValueError,
+            TypeError,
+        ) as exc:
             t = getattr(ev, "t_emitted", None)
             if not isinstance(t, float) or not math.isfinite(t):
                 t = self.stats.last_t if math.isfinite(self.stats.last_t) else 0.0
@@ -268,6 +343,18 @@ class Recorder:
             "are saved and readable. Free disk space or fix the folder's permissions "
             "(or the file-size limit), then continue the session with --resume."
         )
+        with self._accept_lock:  # later fixations go to _late_fixation, which reports them
+            self._accepting = False
+        left = 0
+        while True:
+            try:
+                ev = self._fixations.get_nowait()
+            except queue.Empty:
+                break
+            left += getattr(ev, "kind", "end") == "end"
+        if left:
+            self.stats.lost_fixations += left
+            _log.error("%d fixation(s) not stored: %s", left, self.error)
         # the database may refuse writes now: then the message is what counts
         with contextlib.suppress(Exception):
             self.store.add_event(

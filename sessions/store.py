@@ -13,14 +13,14 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from acquisition.samples import SAMPLE_DTYPE, empty_samples
+from acquisition.samples import SAMPLE_COLUMNS, SAMPLE_DTYPE, empty_samples, rows_to_samples
 from sessions.provenance import collect_provenance
 
 __all__ = [
@@ -37,14 +37,6 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-#: Column order of the samples table (SAMPLE_DTYPE flattened: eye positions -> _x/_y/_z).
-SAMPLE_COLUMNS: tuple[str, ...] = (
-    "t", "device_ts", "system_ts", "left_x", "left_y", "right_x", "right_y",
-    "left_valid", "right_valid", "left_pupil", "right_pupil",
-    "left_eye_x", "left_eye_y", "left_eye_z", "right_eye_x", "right_eye_y", "right_eye_z",
-    "flags",
-)  # fmt: skip
 
 
 class StoreError(RuntimeError):
@@ -94,28 +86,6 @@ def samples_to_rows(samples: np.ndarray) -> list[tuple[Any, ...]]:
     return list(zip(*(c.tolist() for c in _sample_columns(samples)), strict=True))
 
 
-def rows_to_samples(rows: Sequence[Sequence[Any]]) -> np.ndarray:
-    """Inverse of :func:`samples_to_rows` (NULL -> NaN).
-
-    The integer timestamps go through float64, exact below 2**53 us (285 years).
-    """
-    out = empty_samples(len(rows))
-    if not rows:
-        return out
-    f = np.array(rows, dtype=np.float64)  # None -> NaN
-    out["t"] = f[:, 0]
-    out["device_ts"] = f[:, 1].astype(np.int64)
-    out["system_ts"] = f[:, 2].astype(np.int64)
-    out["left_x"], out["left_y"] = f[:, 3], f[:, 4]
-    out["right_x"], out["right_y"] = f[:, 5], f[:, 6]
-    out["left_valid"], out["right_valid"] = f[:, 7], f[:, 8]
-    out["left_pupil"], out["right_pupil"] = f[:, 9], f[:, 10]
-    out["left_eye_pos"] = f[:, 11:14]
-    out["right_eye_pos"] = f[:, 14:17]
-    out["flags"] = f[:, 17].astype(np.uint32)
-    return out
-
-
 class SessionStore:
     """One session's database. Thread-safe: every call takes an internal lock.
 
@@ -129,16 +99,23 @@ class SessionStore:
         self._lock = threading.RLock()
         self._closed = False
         self._wrote = False
+        self._columns: dict[str, frozenset[str]] = {}
+        self._depth = 0  # open transaction()/batch() levels (only the lock holder touches it)
+        self._sync_pending = False
 
     # ------------------------------------------------------------------ opening
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(
-            "PRAGMA synchronous=NORMAL"
-        )  # WAL + NORMAL: durable at checkpoints; see sync()
-        conn.execute("PRAGMA foreign_keys=ON")
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(
+                "PRAGMA synchronous=NORMAL"
+            )  # WAL + NORMAL: durable at checkpoints; see sync()
+            conn.execute("PRAGMA foreign_keys=ON")
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     @classmethod
@@ -166,29 +143,40 @@ class SessionStore:
         except OSError as exc:
             raise StoreError(f"cannot create the session folder {folder}: {exc}") from exc
         schema = resources.files("sessions").joinpath("schema.sql").read_text(encoding="utf-8")
+        conn: sqlite3.Connection | None = None
         try:
             conn = cls._connect(db)
             conn.executescript(schema)
-        except sqlite3.Error as exc:
-            raise StoreError(
-                f"cannot create the session database {db}: {exc} (is the folder writable and "
-                "the disk not full?)"
-            ) from exc
-        store = cls(db, conn)
-        from datetime import datetime, timezone
+            store = cls(db, conn)
+            from datetime import datetime, timezone
 
-        with store.transaction() as c:
-            c.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
-            c.execute(
-                "INSERT INTO session (id, study, participant, session_number, created_utc) "
-                "VALUES (1, ?, ?, ?, ?)",
-                (study, participant, session, datetime.now(timezone.utc).isoformat()),
-            )
-        if metadata:
-            store.update_session(**metadata)
-        store.sync()
+            with store.transaction() as c:
+                c.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+                c.execute(
+                    "INSERT INTO session (id, study, participant, session_number, created_utc) "
+                    "VALUES (1, ?, ?, ?, ?)",
+                    (study, participant, session, datetime.now(timezone.utc).isoformat()),
+                )
+            if metadata:
+                store.update_session(**metadata)
+            store.sync()
+        except BaseException as exc:
+            # never leave an open connection or a half-made session that blocks a retry
+            if conn is not None:
+                with suppress(sqlite3.Error):
+                    conn.close()
+            for leftover in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+                with suppress(OSError):
+                    leftover.unlink()
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(
+                    f"cannot create the session database {db}: {exc} (is the folder writable "
+                    "and the disk not full?)"
+                ) from exc
+            raise
         return store
 
     @classmethod
@@ -203,10 +191,15 @@ class SessionStore:
             )
         try:
             conn = cls._connect(db)
-            version = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{db} is not a readable gazeread session: {exc}") from exc
-        if version is None or int(version[0]) != SCHEMA_VERSION:
+        try:
+            version = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(f"{db} is not a readable gazeread session: {exc}") from exc
+        if version is None or str(version[0]).strip() != str(SCHEMA_VERSION):
+            conn.close()
             raise StoreError(
                 f"{db} has schema version {version and version[0]!r}; this gazeread reads "
                 f"version {SCHEMA_VERSION}"
@@ -250,28 +243,72 @@ class SessionStore:
     # ------------------------------------------------------------------ primitives
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error)."""
+        """One atomic transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error).
+
+        Inside a :meth:`batch` (or another transaction) of the same store it joins the open
+        transaction as a SAVEPOINT: its writes are undone if it raises, and committed with
+        the outermost block. Every write method of the store goes through here.
+        """
         with self._lock:
+            if self._depth:
+                name = f"gz_{self._depth}"
+                self._conn.execute(f"SAVEPOINT {name}")
+                self._depth += 1
+                try:
+                    yield self._conn
+                except BaseException:
+                    with suppress(sqlite3.Error):  # the original error matters
+                        self._conn.execute(f"ROLLBACK TO {name}")
+                        self._conn.execute(f"RELEASE {name}")
+                    raise
+                else:
+                    self._conn.execute(f"RELEASE {name}")
+                finally:
+                    self._depth -= 1
+                return
             self._conn.execute("BEGIN IMMEDIATE")
             self._wrote = True
+            self._depth = 1
             try:
                 yield self._conn
                 self._conn.execute("COMMIT")
             except BaseException:
+                self._sync_pending = False
                 if self._conn.in_transaction:
                     # the disk may have failed under us: the original error matters
                     with suppress(sqlite3.Error):
                         self._conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._depth = 0
+            if self._sync_pending:
+                self._sync_pending = False
+                self.sync()
+
+    def batch(self) -> AbstractContextManager[sqlite3.Connection]:
+        """Group several writes into one transaction (re-entrant).
+
+        ``with store.batch(): store.append_samples(...); store.add_event(...)`` commits all of
+        them at the end of the outermost block, or none if it raises (one ``BEGIN
+        IMMEDIATE``; nested :meth:`transaction`/:meth:`batch` calls join it as savepoints, so
+        a failed inner write that is caught undoes only itself). A :meth:`sync` asked for
+        inside (``add_response``) runs after the commit. Other threads wait on the store's
+        lock for the whole block: keep it short.
+        """
+        return self.transaction()
 
     def sync(self) -> None:
         """Force everything committed so far to disk (fsync of the WAL and the database file).
 
         With ``synchronous=NORMAL`` a commit survives the process being killed (it is in the
         WAL, in the OS page cache); this also makes it survive a power cut. It does not
-        checkpoint, so it never waits for readers.
+        checkpoint, so it never waits for readers. Inside a :meth:`batch` it is deferred to
+        the batch's commit.
         """
         with self._lock:
+            if self._depth:
+                self._sync_pending = True
+                return
             for p in (Path(f"{self.path}-wal"), self.path):
                 try:
                     fd = os.open(p, os.O_RDONLY)
@@ -390,24 +427,55 @@ class SessionStore:
             )
             return int(cur.lastrowid or 0)
 
+    def _check_columns(self, table: str, names: Iterable[str], what: str) -> None:
+        """Raise :class:`StoreError` naming the file when a name is not a column of ``table``."""
+        cols = self._columns.get(table)
+        if cols is None:
+            cols = frozenset(r[1] for r in self.query(f"PRAGMA table_info({table})"))
+            self._columns[table] = cols
+        bad = sorted(set(names) - cols)
+        if bad:
+            raise StoreError(f"{self.path}: unknown {what} field(s) {bad}; known: {sorted(cols)}")
+
     def add_trials(self, trials: Iterable[dict[str, Any]]) -> None:
-        """Insert the planned trial list (dicts with the ``trials`` columns)."""
+        """Insert the planned trial list (dicts with the ``trials`` columns), all or none."""
         with self.transaction() as c:
             for tr in trials:
                 keys = list(tr)
-                c.execute(
-                    f"INSERT INTO trials ({', '.join(keys)}) VALUES ({', '.join('?' * len(keys))})",
-                    [_to_sql(tr[k]) for k in keys],
-                )
+                self._check_columns("trials", keys, f"trial {tr.get('id')!r}")
+                try:
+                    c.execute(
+                        f"INSERT INTO trials ({', '.join(keys)}) "
+                        f"VALUES ({', '.join('?' * len(keys))})",
+                        [_to_sql(tr[k]) for k in keys],
+                    )
+                except sqlite3.IntegrityError as exc:
+                    raise StoreError(
+                        f"{self.path}: trial {tr.get('id')!r} cannot be added ({exc}); give "
+                        "each trial a new id and every required field"
+                    ) from exc
 
     def update_trial(self, trial_id: int, **fields: Any) -> None:
-        """Set columns of one trial (dict/list values stored as JSON)."""
-        sets = ", ".join(f"{k} = ?" for k in fields)
+        """Set columns of one trial (dict/list values stored as JSON).
+
+        Raises :class:`StoreError` for an unknown column or a trial that does not exist.
+        """
+        self._check_columns("trials", fields, f"trial {trial_id!r}")
         with self.transaction() as c:
-            c.execute(
-                f"UPDATE trials SET {sets} WHERE id = ?",
-                [*(_to_sql(v) for v in fields.values()), trial_id],
-            )
+            if fields:
+                sets = ", ".join(f"{k} = ?" for k in fields)
+                cur = c.execute(
+                    f"UPDATE trials SET {sets} WHERE id = ?",
+                    [*(_to_sql(v) for v in fields.values()), trial_id],
+                )
+                found = cur.rowcount > 0
+            else:
+                found = c.execute("SELECT 1 FROM trials WHERE id = ?", (trial_id,)).fetchone()
+            if not found:
+                raise StoreError(
+                    f"{self.path}: there is no trial {trial_id!r} to update (the trial list has "
+                    "ids from add_trials)"
+                )
 
     def trials(self) -> list[dict[str, Any]]:
         """All trials in schedule order, as dicts."""
@@ -417,11 +485,19 @@ class SessionStore:
         """Commit a response, mark its trial complete, and sync to disk before returning."""
         keys = ["trial_id", "condition", "t_response", *fields]
         vals = [trial_id, condition, t_response, *(_to_sql(v) for v in fields.values())]
+        self._check_columns("responses", keys, f"response to trial {trial_id!r}")
         with self.transaction() as c:
-            cur = c.execute(
-                f"INSERT INTO responses ({', '.join(keys)}) VALUES ({', '.join('?' * len(keys))})",
-                vals,
-            )
+            try:
+                cur = c.execute(
+                    f"INSERT INTO responses ({', '.join(keys)}) "
+                    f"VALUES ({', '.join('?' * len(keys))})",
+                    vals,
+                )
+            except sqlite3.IntegrityError as exc:
+                raise StoreError(
+                    f"{self.path}: the response to trial {trial_id!r} cannot be stored ({exc}); "
+                    "is there a trial with that id?"
+                ) from exc
             c.execute("UPDATE trials SET status = 'complete' WHERE id = ?", (trial_id,))
             rid = int(cur.lastrowid or 0)
         self.sync()
@@ -436,11 +512,19 @@ class SessionStore:
         with self.transaction() as c:
             for fx in fixations:
                 keys = list(fx)
-                c.execute(
-                    f"INSERT INTO fixations ({', '.join(keys)}) "
-                    f"VALUES ({', '.join('?' * len(keys))})",
-                    [_to_sql(fx[k]) for k in keys],
-                )
+                self._check_columns("fixations", keys, "fixation")
+                try:
+                    c.execute(
+                        f"INSERT INTO fixations ({', '.join(keys)}) "
+                        f"VALUES ({', '.join('?' * len(keys))})",
+                        [_to_sql(fx[k]) for k in keys],
+                    )
+                except sqlite3.IntegrityError as exc:
+                    raise StoreError(
+                        f"{self.path}: a fixation of trial {fx.get('trial_id')!r} cannot be "
+                        f"stored ({exc}); its trial must exist and t_start, t_end and "
+                        "duration_ms be set"
+                    ) from exc
 
     def fixations(self, t0: float = -np.inf, t1: float = np.inf) -> list[dict[str, Any]]:
         """Fixations starting in ``[t0, t1)``."""
@@ -453,6 +537,7 @@ class SessionStore:
         """Record a calibration, validation or drift check; returns its id."""
         keys = ["t", "kind", "method", *fields]
         vals = [t, kind, method, *(_to_sql(v) for v in fields.values())]
+        self._check_columns("calibrations", keys, f"{kind} record")
         with self.transaction() as c:
             cur = c.execute(
                 f"INSERT INTO calibrations ({', '.join(keys)}) "

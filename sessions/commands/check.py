@@ -14,7 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from sessions.quality import QualityThresholds, sample_stats, session_verdict
+from sessions.quality import (
+    QualityThresholds,
+    device_drops_from_events,
+    pauses_from_events,
+    sample_stats,
+    session_verdict,
+)
 from sessions.store import SessionStore, StoreError, trial_window
 
 HELP = "data-quality report of a recorded session"
@@ -58,15 +64,25 @@ def check_session(path: str | Path, thresholds: QualityThresholds | None = None)
         arr = np.array(rows, dtype=np.float64).reshape(len(rows), 2)
         packed = arr[:, 1].astype(np.int64)
         cols = {"t": arr[:, 0], "left_valid": packed & 1, "right_valid": (packed >> 1) & 1}
-        overall = sample_stats(cols["t"], cols["left_valid"], cols["right_valid"], rate)
+        all_events = store.events()
+        pauses = pauses_from_events(all_events)
+        drops: list[tuple[float, int]] | None = device_drops_from_events(all_events)
+        if not drops and not any(e["kind"] == "samples_dropped" for e in all_events):
+            drops = None  # the tracker posts no drop reports: nothing to cross-check
+        overall = sample_stats(
+            cols["t"],
+            cols["left_valid"],
+            cols["right_valid"],
+            rate,
+            pauses=pauses,
+            device_drops=drops,
+        )
         rate = overall.nominal_rate_hz
         trials = store.trials()
         responses = store.responses()
         calibs = store._dicts("SELECT * FROM calibrations ORDER BY t, id")
         events = [
-            e
-            for e in store.events()
-            if e["kind"] in ("recording_error", "samples_lost", "interrupted")
+            e for e in all_events if e["kind"] in ("recording_error", "samples_lost", "interrupted")
         ]
     t = cols["t"]
     n_resp: dict[int, int] = {}
@@ -92,7 +108,12 @@ def check_session(path: str | Path, thresholds: QualityThresholds | None = None)
             hi = np.inf if t1 is None else t1
             i0, i1 = np.searchsorted(t, [t0, hi], side="left")
             row["stats"] = sample_stats(
-                t[i0:i1], cols["left_valid"][i0:i1], cols["right_valid"][i0:i1], rate
+                t[i0:i1],
+                cols["left_valid"][i0:i1],
+                cols["right_valid"][i0:i1],
+                rate,
+                pauses=pauses,
+                device_drops=drops,
             ).to_dict()
         trial_rows.append(row)
     validations = [c for c in calibs if c["kind"] == "validation"]
@@ -132,7 +153,14 @@ def check_session(path: str | Path, thresholds: QualityThresholds | None = None)
         "effective_rate_hz": o["effective_rate_hz"],
         "gaps": o["gaps"],
         "dropped_samples": o["dropped_samples"],
+        "device_dropped_samples": o["device_dropped_samples"],
+        "drop_mismatches": o["drop_mismatches"],
         "longest_gap_s": o["longest_gap_s"],
+        "interruptions": {
+            "count": len([e for e in events if e["kind"] == "interrupted"]),
+            "sample_pauses": o["interruptions"],
+            "paused_s": o["paused_s"],
+        },
         "validity_percent": {
             "left": o["validity_left_percent"],
             "right": o["validity_right_percent"],
@@ -171,8 +199,16 @@ def format_report(rep: dict[str, Any]) -> str:
         f"responses {rep['responses']}",
         f"  samples {rep['samples']} over {_f(rep['duration_s'])} s, nominal "
         f"{_f(rep['nominal_rate_hz'], 'g')} Hz, effective {_f(rep['effective_rate_hz'])} Hz",
-        f"  gaps {rep['gaps']}, dropped samples {rep['dropped_samples']}, longest gap "
-        f"{_f(rep['longest_gap_s'] and rep['longest_gap_s'] * 1000)} ms",
+        f"  gaps {rep['gaps']}, dropped samples {rep['dropped_samples']}"
+        + (
+            ""
+            if rep["device_dropped_samples"] is None
+            else f" (tracker reported {rep['device_dropped_samples']}, "
+            f"{rep['drop_mismatches']} gap(s) disagree)"
+        )
+        + f", longest gap {_f(rep['longest_gap_s'] and rep['longest_gap_s'] * 1000)} ms",
+        f"  interruptions {rep['interruptions']['count']}, paused "
+        f"{_f(rep['interruptions']['paused_s'])} s (left out of duration, rate and drops)",
         f"  validity left {_f(v['left'])} %, right {_f(v['right'])} %, either {_f(v['any'])} %",
         f"  frame drops {rep['frame_drops']}",
     ]

@@ -35,8 +35,9 @@ def export_sessions(
 ) -> list[Any]:
     """Export ``sessions`` to ``out`` in format ``fmt``; returns what each exporter returned.
 
-    Raises :class:`~sessions.store.StoreError` for an unreadable session and
-    :class:`ValueError` for an unknown format.
+    Raises :class:`~sessions.store.StoreError` for an unreadable session,
+    :class:`~sessions.export.common.ExportError` for one that cannot be exported and
+    :class:`ValueError` for an unknown format. Every opened session is closed either way.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -45,9 +46,11 @@ def export_sessions(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    stores = [SessionStore.open(p) for p in sessions]
+    stores: list[SessionStore] = []
     results: list[Any] = []
     try:
+        for p in sessions:  # inside the try: the ones already open are closed if one fails
+            stores.append(SessionStore.open(p))
         total = sum(_units(s, fmt) for s in stores)
         with Progress(
             TextColumn("[bold]{task.description}"),
@@ -93,10 +96,16 @@ def export_sessions(
 
 def run(args: argparse.Namespace) -> int:
     """Export; exit 0 on success, 2 when a session cannot be read or written."""
+    from sessions.export.common import ExportError
+
     try:
         export_sessions(args.session, args.format, args.out, show_progress=not args.no_progress)
-    except (StoreError, ValueError, OSError) as exc:
+    except (ExportError, StoreError, ValueError, OSError) as exc:
         print(f"gazeread export: {exc}", file=sys.stderr)
+        print(
+            f"gazeread export: nothing more was written; what is in {args.out} may be partial",
+            file=sys.stderr,
+        )
         return 2
     print(f"gazeread export: wrote {args.format} for {len(args.session)} session(s) to {args.out}")
     if args.format == "bids":

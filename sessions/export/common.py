@@ -16,17 +16,21 @@ from typing import Any
 
 import numpy as np
 
+from acquisition.fixations._signal import average_eyes_px
+from acquisition.samples import estimate_rate_hz
 from calibration.geometry import ScreenGeometry
 from sessions.store import SessionStore, trial_window
 from stimuli.layout import ImageLayout
 
 __all__ = [
     "ExportError",
+    "ExportWarning",
     "Progress",
     "Reading",
     "SessionData",
     "average_gaze",
     "bids_label",
+    "display_window",
     "iter_readings",
     "load_session",
     "reading_name",
@@ -38,6 +42,36 @@ Progress = Callable[[str], None]
 
 class ExportError(RuntimeError):
     """An export could not be written; the message names the session/file and why."""
+
+
+class ExportWarning(UserWarning):
+    """An export went on without something (e.g. the image behind a scanpath); says what."""
+
+
+def display_window(trial: dict[str, Any]) -> tuple[float | None, float | None]:
+    """``(window_center, window_width)`` a trial was shown with, each None when not recorded.
+
+    The runner stores them in ``trials.layout_json`` next to the layout fields, as
+    ``window_center`` and ``window_width`` (``window_level`` is read as the centre too).
+    """
+    raw = trial.get("layout_json")
+    try:
+        d = json.loads(raw) if isinstance(raw, str) and raw else (raw or {})
+    except ValueError:
+        return None, None
+    if not isinstance(d, dict):
+        return None, None
+    center = d.get("window_center", d.get("window_level"))
+    width = d.get("window_width")
+
+    def num(v: Any) -> float | None:
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            return None
+        return f if math.isfinite(f) else None
+
+    return num(center), num(width)
 
 
 @dataclasses.dataclass
@@ -106,10 +140,7 @@ def load_session(store: SessionStore) -> SessionData:
     tracker = info.get("tracker_json") or {}
     rate = float(tracker.get("rate_hz") or 0.0) if isinstance(tracker, dict) else 0.0
     if rate <= 0:
-        t = store.sample_arrays(("t",), -np.inf, np.inf)["t"][:2000]
-        d = np.diff(t)
-        d = d[d > 0]
-        rate = float(1.0 / np.median(d)) if d.size else math.nan
+        rate = estimate_rate_hz(store.sample_arrays(("t",), -np.inf, np.inf)["t"][:2000])
     responses: dict[int, dict[str, Any]] = {}
     for r in store.responses():  # the last response of a trial wins
         r["answer"] = json.loads(r.get("answer_json") or "{}")
@@ -153,10 +184,17 @@ def iter_readings(store: SessionStore, data: SessionData | None = None) -> Itera
         )
 
 
+#: A 1 x 1 px screen: :func:`average_eyes_px` then returns normalised coordinates exactly.
+_UNIT_SCREEN = ScreenGeometry(width_px=1, height_px=1)
+
+
 def average_gaze(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Binocular average of normalised gaze, using the valid eye when only one is valid."""
-    lx, ly, rx, ry = (samples[k] for k in ("left_x", "left_y", "right_x", "right_y"))
-    with np.errstate(invalid="ignore"):
-        x = np.where(np.isnan(lx), rx, np.where(np.isnan(rx), lx, (lx + rx) / 2.0))
-        y = np.where(np.isnan(ly), ry, np.where(np.isnan(ry), ly, (ly + ry) / 2.0))
+    """Binocular average of normalised gaze, using the valid eye when only one is valid.
+
+    The rule is the online fixation detector's
+    (:func:`acquisition.fixations._signal.average_eyes_px`), so the exported gaze and the
+    exported fixations agree: an eye counts when its validity flag is set *and* both its
+    coordinates are finite; both count -> their mean, one -> that eye, none -> NaN.
+    """
+    _, x, y = average_eyes_px(samples, _UNIT_SCREEN)
     return x, y

@@ -6,7 +6,8 @@
   from onset, per-eye and average gaze in screen px and image px, validity, pupil (mm);
 - ``fixations.csv``: fixations in image px (and screen px) with durations (ms);
 - ``scanpath.csv`` / ``scanpath.npy`` (n x 3: x_image, y_image, duration_ms, in order) and
-  ``scanpath.png`` (drawn over the image when it can be read, else over grey);
+  ``scanpath.png`` (drawn over the image as shown, with the trial's display window, when it
+  can be read; else over grey, with an :class:`~sessions.export.common.ExportWarning`);
 - ``fixation_map.npy`` (uint16 fixation count per image pixel) and ``.png``;
 - ``saliency_map.npy`` (float32, sums to 1: Gaussian SD 1 deg of visual angle in image px,
   duration-weighted) and ``.png``.
@@ -18,6 +19,7 @@ authenticity ground truth and findings (``gazeread export`` appends every sessio
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,15 @@ import numpy as np
 import pandas as pd
 
 from calibration.geometry import px_per_degree
-from sessions.export.common import Progress, Reading, average_gaze, iter_readings, load_session
+from sessions.export.common import (
+    ExportWarning,
+    Progress,
+    Reading,
+    average_gaze,
+    display_window,
+    iter_readings,
+    load_session,
+)
 from sessions.maps import fixation_count_map, fixation_density_map, map_to_uint8, sigma_image_px
 from sessions.store import SessionStore
 
@@ -40,21 +50,33 @@ READINGS_COLUMNS = [
 
 
 def _background(reading: Reading, size: tuple[int, int]) -> Any:
+    """The trial's image as shown (with its display window), else grey with an ExportWarning."""
     from PIL import Image
 
-    path = reading.trial.get("image_path") or ""
-    img = None
-    try:
-        from stimuli import load_image
+    from stimuli import loading
 
-        loaded = load_image(path, warn=False)
-        img = Image.fromarray(np.asarray(loaded.pixels, dtype=np.uint8))
-    except Exception:
+    path = reading.trial.get("image_path") or ""
+    center, width = display_window(reading.trial)
+    window = None if center is None or width is None else (center, width)
+    where = f"{reading.session.label} trial {reading.trial.get('id')}"
+    img = None
+    why = ""
+    if not path:
+        why = "the trial has no image_path"
+    else:
         try:
-            img = Image.open(path).convert("L")
-        except Exception:
-            img = None
-    if img is None or img.size != size:
+            loaded = loading.load_image(path, window, warn=False)
+            img = Image.fromarray(np.asarray(loaded.pixels, dtype=np.uint8))
+        except (loading.ImageLoadError, OSError) as exc:
+            why = f"the image cannot be loaded: {exc}"
+    if img is not None and img.size != size:
+        why = f"the image {path} is {img.size[0]}x{img.size[1]} px, the layout says {size}"
+        img = None
+    if img is None:
+        warnings.warn(
+            ExportWarning(f"{where}: scanpath.png is drawn over grey because {why}"),
+            stacklevel=2,
+        )
         img = Image.new("L", size, 96)
     return img.convert("RGB")
 

@@ -8,13 +8,13 @@ shown part of the image (``*_shown_from_image``: the whole image, gazeread does 
 where it was on screen (``*_in_screen_coordinates``, px). ``angular_resolution_*`` are image px
 per degree of visual angle at the gaze position. ``pupil_area_normalized`` is the pupil area
 (from the mean diameter of the valid eyes) divided by its median over the reading.
-``window_width``/``window_level`` come from the trial's layout record when the runner stored
+``window_width``/``window_level`` come from the trial's layout record (keys ``window_width`` and
+``window_center``, see :func:`~sessions.export.common.display_window`) when the runner stored
 them there (DICOM VOI), else they are empty.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,14 @@ import numpy as np
 import pandas as pd
 
 from calibration.geometry import px_to_deg
-from sessions.export.common import Progress, Reading, average_gaze, iter_readings, load_session
+from sessions.export.common import (
+    Progress,
+    Reading,
+    average_gaze,
+    display_window,
+    iter_readings,
+    load_session,
+)
 from sessions.store import SessionStore
 
 __all__ = ["FIXATION_COLUMNS", "GAZE_COLUMNS", "export_reflacx", "reading_tables"]
@@ -70,9 +77,7 @@ def _display(r: Reading, x_screen: np.ndarray, y_screen: np.ndarray) -> dict[str
     d1x, d1y = px_to_deg(screen, xa + 0.5, ya + 0.5)
     with np.errstate(divide="ignore", invalid="ignore"):
         ppd_x, ppd_y = 1.0 / (d1x - d0x), 1.0 / (d1y - d0y)
-    raw = json.loads(r.trial.get("layout_json") or "{}")
-    ww = raw.get("window_width")
-    wl = raw.get("window_center", raw.get("window_level"))
+    wl, ww = display_window(r.trial)
     x0, y0, x1, y1 = lay.screen_rect
     return {
         "angular_resolution_x_pixels_per_degree": ppd_x / lay.scale,

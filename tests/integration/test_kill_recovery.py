@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from sessions._record_child import kill_cycle, read_side
+from sessions.commands.check import check_session
 from sessions.store import SessionStore, session_dir
 
 pytestmark = pytest.mark.skipif(
@@ -39,6 +40,15 @@ def test_sigkill_loses_at_most_100ms_and_resumes(tmp_path: Path, kill_after_s: f
     assert r.trials_complete_before_resume >= r.responses_reported
     assert r.resumed_ok, r.resume_message
     assert r.trials_total == 8 and r.interrupted_events == 1
+    # the pause between the kill and the resume is an interruption, not dropped samples
+    rep = check_session(session_dir(tmp_path, "kill", "01", 1))
+    assert rep["interruptions"]["count"] == 1
+    if r.samples_stored:  # a kill before the first batch leaves nothing to pause after
+        assert rep["interruptions"]["sample_pauses"] == 1
+        assert rep["interruptions"]["paused_s"] > 0
+    assert rep["dropped_samples"] <= 2, rep["problems"]
+    assert not [p for p in rep["problems"] if "dropped" in p], rep["problems"]
+    assert rep["effective_rate_hz"] == pytest.approx(1200.0, rel=0.02)
 
 
 def test_file_size_limit_stops_recording_cleanly(tmp_path: Path) -> None:

@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 
 from sessions.commands.export import export_sessions
+from sessions.export.common import ExportWarning
 from sessions.export.reflacx import FIXATION_COLUMNS, GAZE_COLUMNS
-from sessions.store import SessionStore
+from sessions.store import SessionStore, StoreError
 from sessions.synthetic_session import write_synthetic_session
 
 
@@ -77,7 +78,9 @@ def test_bids_export_passes_the_official_validator(sessions: Any, tmp_path: Path
 
 
 def test_gazevalm_export(sessions: Any, tmp_path: Path) -> None:
-    export_sessions(sessions, "gazevalm", tmp_path)
+    # the synthetic sessions name images that do not exist: said, not silent
+    with pytest.warns(ExportWarning, match=r"over grey because .*/stimuli/img\d+\.png: file not"):
+        export_sessions(sessions, "gazevalm", tmp_path)
     table = pd.read_csv(tmp_path / "readings.csv")
     assert len(table) == 4 + 3  # every shown trial of both sessions
     first = table.iloc[0]
@@ -117,7 +120,8 @@ def test_gazevalm_export(sessions: Any, tmp_path: Path) -> None:
         (row["avg_x_screen"] - (1920 - 1024 * scale) / 2) / scale, rel=1e-5
     )
     # a second export to the same folder replaces, not duplicates, the table rows
-    export_sessions(sessions[:1], "gazevalm", tmp_path)
+    with pytest.warns(ExportWarning):
+        export_sessions(sessions[:1], "gazevalm", tmp_path)
     assert len(pd.read_csv(tmp_path / "readings.csv")) == 7
 
 
@@ -164,3 +168,69 @@ def test_scanpath_is_drawn_over_the_real_image(tmp_path: Path) -> None:
     img = np.asarray(Image.open(png).convert("L"), dtype=float)
     assert img.shape == (1024, 1024)
     assert img.std() > 20  # the radiograph, not the flat grey fallback
+
+
+def test_export_closes_every_store_when_one_cannot_be_opened(
+    sessions: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[SessionStore] = []
+    real = SessionStore.open.__func__  # type: ignore[attr-defined]
+
+    def recording_open(cls: type[SessionStore], path: Any) -> SessionStore:
+        st = real(cls, path)
+        opened.append(st)
+        return st
+
+    monkeypatch.setattr(SessionStore, "open", classmethod(recording_open))
+    with pytest.raises(StoreError, match="no gazeread session"):
+        export_sessions([*sessions, tmp_path / "missing"], "reflacx", tmp_path / "out")
+    assert len(opened) == 2 and all(st.closed for st in opened)
+
+
+def test_scanpath_background_uses_the_trial_display_window(tmp_path: Path) -> None:
+    from PIL import Image
+
+    ramp = np.tile(np.arange(1024) // 4, (1024, 1)).astype(np.uint8)  # grey 0..255, left->right
+    Image.fromarray(ramp).save(tmp_path / "ramp.png")
+    folder = write_synthetic_session(tmp_path / "s", n_trials=1, trial_s=1.0, rate_hz=250.0)
+    with SessionStore.open(folder) as st:
+        layout = json.loads(st.trials()[0]["layout_json"])
+        # the runner stores the window shown next to the layout fields
+        layout.update(window_center=128.0, window_width=2.0)
+        st.update_trial(0, image_path=str(tmp_path / "ramp.png"), layout_json=layout)
+    export_sessions([folder], "gazevalm", tmp_path / "out")
+    export_sessions([folder], "reflacx", tmp_path / "rfx")
+    png = next((tmp_path / "out").rglob("scanpath.png"))
+    row = np.asarray(Image.open(png).convert("L"), dtype=float)[5]  # a row near the top edge
+    # windowed to 127..129: black on the left half, white on the right (not the ramp)
+    assert row[:500].max() <= 1 and row[524:].min() >= 254
+    gaze = pd.read_csv(next((tmp_path / "rfx").rglob("gaze.csv")))
+    assert gaze["window_level"].iloc[0] == 128.0 and gaze["window_width"].iloc[0] == 2.0
+
+
+def test_export_error_exits_2_with_a_message_not_a_traceback(tmp_path: Path) -> None:
+    folder = write_synthetic_session(tmp_path / "s", n_trials=1, trial_s=0.5, rate_hz=250.0)
+    with SessionStore.open(folder) as st:
+        st.update_session(screen_json={"width_px": "wide"})
+    res = subprocess.run(
+        [sys.executable, "-m", "sessions", "export", str(folder), "--format", "reflacx",
+         "--out", str(tmp_path / "o"), "--no-progress"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert res.returncode == 2, res.stderr
+    assert "screen_json is not a screen geometry" in res.stderr and str(folder) in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_average_gaze_follows_the_detector_validity_rule() -> None:
+    from acquisition.samples import empty_samples
+    from sessions.export.common import average_gaze
+
+    s = empty_samples(4)
+    s["left_x"], s["left_y"] = [0.2, 0.2, 0.2, np.nan], [0.4, 0.4, 0.4, 0.4]
+    s["right_x"], s["right_y"] = [0.6, 0.6, 0.6, 0.6], [0.8, 0.8, 0.8, 0.8]
+    s["left_valid"] = [1, 0, 1, 1]  # sample 1: finite left coordinates flagged invalid
+    s["right_valid"] = [1, 1, 0, 1]
+    x, y = average_gaze(s)
+    assert x.tolist() == pytest.approx([0.4, 0.6, 0.2, 0.6])
+    assert y.tolist() == pytest.approx([0.6, 0.8, 0.4, 0.8])

@@ -7,7 +7,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sessions.quality import QualityThresholds, estimate_rate, sample_stats, session_verdict
+from sessions.quality import (
+    QualityThresholds,
+    device_drops_from_events,
+    estimate_rate,
+    pauses_from_events,
+    sample_stats,
+    session_verdict,
+)
 
 
 def _t(n: int, rate: float = 1000.0) -> np.ndarray:
@@ -120,3 +127,68 @@ def test_warnings_do_not_make_it_unusable() -> None:
 def test_thresholds_validate_themselves() -> None:
     with pytest.raises(ValueError, match="max_missing_percent"):
         QualityThresholds(max_missing_percent=-1)
+
+
+def _resumed(rate: float = 1200.0, before_s: float = 60.0, pause_s: float = 60.0) -> np.ndarray:
+    """A stream killed after ``before_s`` and resumed ``pause_s`` later for as long again."""
+    a = np.arange(round(before_s * rate)) / rate
+    return np.r_[a, a[-1] + pause_s + a]
+
+
+def test_a_resume_pause_is_not_dropped_samples() -> None:
+    t = _resumed()
+    v = np.ones(len(t))
+    last, resume = float(t[len(t) // 2 - 1]), float(t[len(t) // 2 - 1]) + 59.5
+    st = sample_stats(t, v, v, 1200.0, pauses=[(last, resume)])
+    assert st.gaps == 0 and st.dropped_samples == 0
+    assert st.interruptions == 1 and st.paused_s == pytest.approx(60.0)
+    assert st.duration_s == pytest.approx(120.0 - 1 / 1200.0 * 2, abs=1e-6)
+    assert st.effective_rate_hz == pytest.approx(1200.0)
+    assert st.longest_gap_s == pytest.approx(1 / 1200.0)
+    events = [
+        {"kind": "interrupted", "t": last, "message": "killed",
+         "data": {"last_t": last, "t_resume": resume, "gap_s": resume - last}},
+    ]  # fmt: skip
+    assert pauses_from_events(events) == [(last, resume)]
+    ok, problems, warnings = session_verdict(
+        st, _trials(["complete"]), responses=1, validation_accuracy_deg=0.5, events=events
+    )
+    assert ok, problems
+    assert any("interrupted and resumed (paused 59.5 s)" in w for w in warnings)
+    # without the pause the same stream is judged unusable (72000 samples "dropped")
+    bare = sample_stats(t, v, v, 1200.0)
+    assert bare.dropped_samples == 71999
+    assert not session_verdict(
+        bare, _trials(["complete"]), responses=1, validation_accuracy_deg=0.5
+    )[0]
+
+
+def test_a_real_gap_next_to_a_pause_is_still_counted() -> None:
+    t = np.delete(_resumed(1000.0, 10.0, 5.0), [2000, 2001])  # 2 lost before the kill
+    v = np.ones(len(t))
+    st = sample_stats(t, v, v, 1000.0, pauses=[(9.999, 14.999)])
+    assert (st.gaps, st.dropped_samples, st.interruptions) == (1, 2, 1)
+
+
+def test_device_drop_reports_are_cross_checked() -> None:
+    t = np.delete(_t(1000), [100, 101, 102, 500])  # gaps ending at t=0.103 and t=0.501
+    v = np.ones(len(t))
+    # the device agrees on the first gap but reports 4 there; it also reports one that the
+    # session times do not show (t=0.8) and not the second
+    ev = [
+        {"kind": "samples_dropped", "t": 0.103, "data": {"count": 4, "gap_s": 0.005}},
+        {"kind": "samples_dropped", "t": 0.800, "data": {"count": 2, "gap_s": 0.003}},
+    ]
+    drops = device_drops_from_events(ev)
+    assert drops == [(0.103, 4), (0.8, 2)]
+    st = sample_stats(t, v, v, 1000.0, device_drops=drops)
+    assert st.device_dropped_samples == 6
+    assert st.dropped_samples == 4 + 2 + 1
+    assert st.drop_mismatches == 2
+    _, _, warnings = session_verdict(
+        st, _trials(["complete"]), responses=1, validation_accuracy_deg=0.5
+    )
+    assert any("disagree" in w for w in warnings)
+    agree = sample_stats(t, v, v, 1000.0, device_drops=[(0.103, 3), (0.501, 1)])
+    assert (agree.dropped_samples, agree.drop_mismatches) == (4, 0)
+    assert sample_stats(t, v, v, 1000.0).device_dropped_samples is None

@@ -213,3 +213,85 @@ def test_fixations_go_to_the_trial_shown_at_their_start(store: SessionStore) -> 
         pass
     got = [(f["t_start"], f["trial_id"], f["image_x"]) for f in store.fixations()]
     assert got == [(9.0, None, None), (15.0, 4, 500.0), (19.9, 4, 500.0), (25.0, None, None)]
+
+
+def test_a_batch_is_one_transaction(store: SessionStore) -> None:
+    from acquisition.trackers.base import TrackerEvent
+
+    begins: list[str] = []
+    store._conn.set_trace_callback(
+        lambda sql: begins.append(sql) if sql.startswith("BEGIN") else None
+    )
+    buf = RingBuffer(1 << 10)
+    tr = _FakeTracker()
+    tr.events += [TrackerEvent(1.0, "rate_changed", "a"), TrackerEvent(1.1, "error", "b")]
+    tr.offsets.append(("tobii_system", ClockOffset(1.0, 0.25, 1e-5)))
+    rec = Recorder(buf.reader("r"), store, tracker=tr, batch_s=0.01)
+    buf.push_many(_block(100, 1.0))
+    rec.add_fixation_event(_Ev("end", 1.3, 1.0, 1.05, 960.0, 540.0, duration_ms=50.0))
+    with rec:  # everything is waiting before the first batch: one batch, one transaction
+        pass
+    store._conn.set_trace_callback(None)
+    assert rec.stats.batches == 1 and rec.stats.events == 2 and rec.stats.fixations == 1
+    assert begins == ["BEGIN IMMEDIATE"]
+    assert store.sample_count() == 100 and len(store.fixations()) == 1
+
+
+class _OffsetFailsStore(SessionStore):
+    def add_clock_offset(self: Any, *args: Any, **kwargs: Any) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+
+def test_a_failed_batch_leaves_nothing_half_written(tmp_path: Path) -> None:
+    base = SessionStore.create(tmp_path, "study", "p01", 1)
+    store = _OffsetFailsStore(base.path, base._conn)
+    tr = _FakeTracker()
+    tr.offsets.append(("tobii_system", ClockOffset(1.0, 0.25, 1e-5)))
+    buf = RingBuffer(1 << 10)
+    rec = Recorder(buf.reader("r"), store, tracker=tr, batch_s=0.01)
+    buf.push_many(_block(100, 1.0))
+    rec.add_fixation_event(_Ev("end", 1.3, 1.0, 1.05, 960.0, 540.0, duration_ms=50.0))
+    with rec:
+        pass
+    assert rec.failed and "disk is full" in (rec.error or "")
+    # the samples and the fixation of the failed batch were rolled back with it
+    assert store.sample_count() == 0 == rec.stats.samples and store.fixations() == []
+    assert rec.stats.fixations == 0 and rec.stats.lost_fixations == 1
+    assert len(store.events("recording_error")) == 1
+    store.close()
+
+
+def test_fixations_after_stop_are_not_lost_silently(store: SessionStore) -> None:
+    buf = RingBuffer(1 << 10)
+    rec = Recorder(buf.reader("r"), store, batch_s=0.01).start()
+    rec.stop()
+    rec.add_fixation_event(_Ev("start_confirmed", 1.2, 1.0, 1.1, 5.0, 5.0))  # never stored
+    rec.add_fixation_event(_Ev("end", 1.3, 1.0, 1.05, 960.0, 540.0, duration_ms=50.0))
+    assert rec.stats.late_fixations == 1 and rec.stats.lost_fixations == 0
+    assert len(store.fixations()) == 1  # the store still takes writes: written directly
+    store.close()
+    with pytest.raises(RuntimeError, match=r"arrived after the recorder .* stopped"):
+        rec.add_fixation_event(_Ev("end", 2.3, 2.0, 2.05, 960.0, 540.0, duration_ms=50.0))
+    assert rec.stats.late_fixations == 2 and rec.stats.lost_fixations == 1
+
+
+def test_store_batch_is_atomic_and_reentrant(store: SessionStore) -> None:
+    other = sqlite3.connect(store.path)
+    try:
+        with store.batch():
+            store.append_samples(_block(10, 1.0))
+            with store.batch():
+                store.add_event(1.0, "note")
+            with pytest.raises(StoreError):  # a caught inner failure undoes only itself
+                store.update_trial(99, status="shown")
+            store.sync()  # deferred to the commit
+            assert other.execute("SELECT COUNT(*) FROM samples").fetchone()[0] == 0
+        assert other.execute("SELECT COUNT(*) FROM samples").fetchone()[0] == 10
+        assert not store._sync_pending
+        with pytest.raises(ZeroDivisionError), store.batch():
+            store.append_samples(_block(10, 2.0))
+            store.add_event(2.0, "note")
+            1 / 0  # noqa: B018
+        assert store.sample_count() == 10 and len(store.events("note")) == 1
+    finally:
+        other.close()

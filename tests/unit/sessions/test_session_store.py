@@ -189,3 +189,103 @@ def test_close_is_idempotent(tmp_path: Path) -> None:
     st.close()
     st.close()
     assert st.closed
+
+
+class _Conns:
+    """Records every connection the store module opens (to check none is left open)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, factory: Any = sqlite3.Connection) -> None:
+        import sessions.store as store_mod
+
+        self.conns: list[sqlite3.Connection] = []
+        real = sqlite3.connect
+
+        def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+            conn = real(*args, factory=factory, **kwargs)
+            self.conns.append(conn)
+            return conn
+
+        monkeypatch.setattr(store_mod.sqlite3, "connect", connect)
+
+    def all_closed(self) -> bool:
+        for c in self.conns:
+            try:
+                c.execute("SELECT 1")
+            except sqlite3.ProgrammingError:  # "Cannot operate on a closed database."
+                continue
+            return False
+        return bool(self.conns)
+
+
+def test_failed_open_closes_its_connection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    st = SessionStore.create(tmp_path, "study", "p01", 1)
+    st.close()
+    with sqlite3.connect(st.path) as raw:
+        raw.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    raw.close()
+    conns = _Conns(monkeypatch)
+    with pytest.raises(StoreError, match="schema version '99'"):
+        SessionStore.open(st.path)
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "session.sqlite").write_bytes(b"not a database at all" * 100)
+    with pytest.raises(StoreError, match="not a readable gazeread session"):
+        SessionStore.open(tmp_path / "junk")
+    assert len(conns.conns) == 2 and conns.all_closed()
+
+
+def test_failed_create_closes_and_can_be_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class FailingScript(sqlite3.Connection):
+        def executescript(self, sql: str, /) -> sqlite3.Cursor:
+            raise sqlite3.OperationalError("disk I/O error")
+
+    conns = _Conns(monkeypatch, FailingScript)
+    with pytest.raises(StoreError, match=r"cannot create the session database .*disk I/O error"):
+        SessionStore.create(tmp_path, "study", "p01", 1)
+    assert conns.all_closed()
+    monkeypatch.undo()
+    conns = _Conns(monkeypatch)
+    with pytest.raises(StoreError, match="unknown session field"):
+        SessionStore.create(tmp_path, "study", "p01", 1, no_such_field=1)
+    assert conns.all_closed()
+    # nothing half-made is left behind: the same session can be created now
+    SessionStore.create(tmp_path, "study", "p01", 1).close()
+
+
+def test_bad_trial_writes_name_the_file_and_trial(tmp_path: Path) -> None:
+    st = SessionStore.create(tmp_path, "study", "p01", 1)
+    st.add_trials(
+        [{"id": 1, "block": "main", "condition": "diagnostic", "image_id": "a", "image_path": "a"}]
+    )
+    where = str(st.path)
+    with pytest.raises(StoreError, match="there is no trial 7") as e:
+        st.update_trial(7, status="shown")
+    assert where in str(e.value)
+    with pytest.raises(StoreError, match=r"unknown trial 1 field\(s\) \['stauts'\]"):
+        st.update_trial(1, stauts="shown")
+    with pytest.raises(StoreError, match="response to trial 9 cannot be stored") as e:
+        st.add_response(9, "diagnostic", 1.0)
+    assert where in str(e.value)
+    with pytest.raises(
+        StoreError, match=r"unknown response to trial 1 field\(s\) \['confidance'\]"
+    ):
+        st.add_response(1, "diagnostic", 1.0, confidance=3)
+    with pytest.raises(StoreError, match=r"trial 1 cannot be added"):
+        st.add_trials(
+            [{"id": 1, "block": "m", "condition": "x", "image_id": "b", "image_path": "b"}]
+        )
+    with pytest.raises(StoreError, match=r"unknown trial 2 field\(s\) \['imageid'\]"):
+        st.add_trials([{"id": 2, "block": "main", "condition": "x", "imageid": "b"}])
+    with pytest.raises(StoreError, match=r"unknown fixation field\(s\) \['xpx'\]"):
+        st.add_fixations([{"t_start": 0.0, "t_end": 0.1, "xpx": 3.0}])
+    with pytest.raises(StoreError, match=r"fixation of trial 1 cannot be stored .*duration_ms"):
+        st.add_fixations([{"trial_id": 1, "t_start": 0.0, "t_end": 0.1}])
+    with pytest.raises(StoreError, match=r"unknown validation record field\(s\) \['acc'\]"):
+        st.add_calibration(0.0, "validation", "simulated", acc=0.3)
+    # nothing of the refused writes went in, and the good trial is untouched
+    assert [tr["id"] for tr in st.trials()] == [1] and st.trials()[0]["status"] == "pending"
+    assert st.responses() == [] and st.fixations() == []
+    st.update_trial(1, status="shown")
+    assert st.trials()[0]["status"] == "shown"
+    st.close()
