@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from calibration.geometry import ScreenGeometry
+from acquisition.geometry import ScreenGeometry
 
 __all__ = [
     "KIND_BLINK",

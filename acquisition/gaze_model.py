@@ -67,8 +67,8 @@ from acquisition._gaze_types import (
     main_sequence_duration_s,
     min_jerk_position,
 )
+from acquisition.geometry import ScreenGeometry, angular_distance_deg, deg_to_px_offset, px_to_deg
 from acquisition.samples import SampleFlag, empty_samples
-from calibration.geometry import ScreenGeometry, angular_distance_deg, deg_to_px_offset, px_to_deg
 
 __all__ = [
     "KIND_BLINK",

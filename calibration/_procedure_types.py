@@ -124,6 +124,8 @@ class CalibrationOutcome:
     calibration: CalibrationRecord | None
     validation: CalibrationRecord | None
     history: CalibrationHistory
+    #: True when the operator left the procedure (Escape) rather than finishing it.
+    aborted_by_operator: bool = False
 
     @property
     def accuracy_deg(self) -> float | None:

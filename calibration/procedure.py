@@ -567,7 +567,7 @@ class CalibrationProcedure:
                     self._say(display, str(exc))
             if display.aborted():
                 self._restore_previous()
-                return self._outcome(False, "calibration aborted by the operator")
+                return self._outcome(False, "calibration aborted by the operator", aborted=True)
             auto_action = self._auto_action(attempts) if auto else None
             action = display.results(self.results_view(auto_action), auto)
             if auto and auto_action is not None:
@@ -593,7 +593,9 @@ class CalibrationProcedure:
         self._restore_previous()
         return self._outcome(False, f"calibration gave up after {max_rounds} rounds")
 
-    def _outcome(self, accepted: bool, message: str, passed: bool = False) -> CalibrationOutcome:
+    def _outcome(
+        self, accepted: bool, message: str, passed: bool = False, *, aborted: bool = False
+    ) -> CalibrationOutcome:
         log.info("calibration: %s", message)
         return CalibrationOutcome(
             accepted=accepted,
@@ -602,6 +604,7 @@ class CalibrationProcedure:
             calibration=self._calibration if accepted else None,
             validation=self._validation if accepted else None,
             history=self.history,
+            aborted_by_operator=aborted,
         )
 
 

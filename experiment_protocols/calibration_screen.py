@@ -91,7 +91,7 @@ def run_session_calibration(runner: Any, reason: str) -> dict[str, Any]:
         "passed": outcome.passed,
         "accuracy_deg": None if acc is None or not math.isfinite(acc) else float(acc),
         "message": outcome.message,
-        "escaped": "aborted by the operator" in outcome.message,
+        "escaped": outcome.aborted_by_operator,
     }
 
 

@@ -248,8 +248,9 @@ class SessionRunner:
             return
         self._preload(trial)
         timing = self.protocol.timing
-        if step.attempt == 0 and timing.iti_s == 0:
-            pass
+        if self.store is not None:
+            # Where the trial starts (drift check or fixation cross): replay and check use it.
+            self.store.update_trial(trial.index, t_start=session_clock())
         if timing.pre_trial == "fixation_cross":
             self._reader_gaze(0.5, 0.5)
             t0, escaped = p.blank(timing.fixation_s, [p.fixation_cross()])
@@ -281,7 +282,8 @@ class SessionRunner:
 
     def store_calibration(self, kwargs: dict[str, Any]) -> int:
         """Add one calibration/validation/drift-check row to the store."""
-        assert self.store is not None
+        if self.store is None:
+            raise RuntimeError("store_calibration called before the session store was opened")
         kw = dict(kwargs)
         return self.store.add_calibration(kw.pop("t"), kw.pop("kind"), kw.pop("method"), **kw)
 
@@ -309,6 +311,11 @@ class SessionRunner:
                 cfg.reader.look_at_image(self._tracker, layout, trial, step.attempt)
             auto_end = cfg.reader.viewing_time(trial, step.attempt)
 
+        # The layout plus the display window in force, as REFLACX stores them per reading.
+        layout_record: dict[str, object] = dict(layout.to_dict())
+        if image.window is not None:
+            layout_record["window_center"], layout_record["window_width"] = image.window
+
         def on_onset(t: float) -> None:
             self._marker(
                 t,
@@ -325,7 +332,7 @@ class SessionRunner:
                 trial.index,
                 status="shown",
                 t_onset=t,
-                layout_json=layout.to_dict(),
+                layout_json=layout_record,
                 image_sha256=image.sha256,
                 attempt=step.attempt,
             )

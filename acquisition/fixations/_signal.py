@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from calibration.geometry import ScreenGeometry
+from acquisition.geometry import ScreenGeometry
 
 __all__ = [
     "average_eyes_px",

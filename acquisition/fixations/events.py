@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from stimuli.layout import ImageLayout
+if TYPE_CHECKING:  # duck-typed at run time: acquisition imports nothing from stimuli
+    from stimuli.layout import ImageLayout
 
 __all__ = ["EVENT_KINDS", "FixationEvent", "fixation_to_row"]
 

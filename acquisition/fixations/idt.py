@@ -27,7 +27,7 @@ from acquisition.fixations._history import History
 from acquisition.fixations._signal import average_eyes_px, check_time_order, resolve_gaps
 from acquisition.fixations.events import FixationEvent
 from acquisition.fixations.params import IDTParams
-from calibration.geometry import ScreenGeometry, px_to_deg
+from acquisition.geometry import ScreenGeometry, px_to_deg
 
 __all__ = ["OnlineIDTDetector"]
 

@@ -35,7 +35,7 @@ from acquisition.fixations._signal import (
 )
 from acquisition.fixations.events import FixationEvent
 from acquisition.fixations.params import IVTParams
-from calibration.geometry import ScreenGeometry
+from acquisition.geometry import ScreenGeometry
 
 __all__ = ["OnlineFixationDetector", "detect_fixations"]
 

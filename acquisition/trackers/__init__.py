@@ -59,7 +59,7 @@ def tracker_class(name: str) -> type[Tracker]:
     return cls
 
 
-def create_tracker(name: str, buffer: RingBuffer, **options: Any) -> Tracker:
+def create_tracker(name: str, buffer: RingBuffer, /, **options: Any) -> Tracker:
     """Build backend ``name`` writing into ``buffer``.
 
     Raises :class:`TrackerError` naming the backend and what is missing when it cannot run here.

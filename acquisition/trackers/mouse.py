@@ -24,10 +24,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from acquisition.clock import ClockOffset, session_clock
+from acquisition.geometry import ScreenGeometry
 from acquisition.ring_buffer import RingBuffer
 from acquisition.samples import empty_samples
 from acquisition.trackers.base import Availability, Tracker, TrackerError
-from calibration.geometry import ScreenGeometry
 
 __all__ = ["MouseTracker", "PositionSource", "X11PointerSource"]
 

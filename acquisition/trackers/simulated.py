@@ -35,10 +35,10 @@ from acquisition.gaze_model import (
     GazeParams,
     GroundTruthEvent,
 )
+from acquisition.geometry import ScreenGeometry
 from acquisition.ring_buffer import RingBuffer
 from acquisition.samples import SampleFlag
 from acquisition.trackers.base import Availability, Tracker, TrackerError
-from calibration.geometry import ScreenGeometry
 
 __all__ = ["SimulatedTracker"]
 

@@ -10,7 +10,17 @@ import pytest
 
 from sessions.cli import COMMANDS, main
 
-EXPECTED = ("demo", "run", "calibrate", "replay", "console", "export", "check", "trackers", "stimuli")
+EXPECTED = (
+    "demo",
+    "run",
+    "calibrate",
+    "replay",
+    "console",
+    "export",
+    "check",
+    "trackers",
+    "stimuli",
+)
 
 
 def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
