@@ -278,8 +278,8 @@ class TobiiTracker(Tracker):
             raise TrackerError(f"tobii: no eye tracker with {wanted}; trackers found: {listing}")
         if len(matches) > 1:
             raise TrackerError(
-                f"tobii: {len(matches)} eye trackers match; choose one with --tracker-serial "
-                "(or name=): " + listing
+                f"tobii: {len(matches)} eye trackers match; choose one with "
+                "--tracker-option serial=SERIAL (or name=, address=): " + listing
             )
         return matches[0]
 

@@ -89,6 +89,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--fullscreen", action="store_true", help="full-screen window")
     parser.add_argument(
+        "--tracker-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="backend option, repeatable (e.g. serial=TPSP1-... for tobii, name=MyGaze for lsl)",
+    )
+    parser.add_argument(
         "--model",
         choices=("auto", "affine", "poly2"),
         default="auto",
@@ -152,12 +159,15 @@ def run(args: argparse.Namespace) -> int:
         }
         if args.seed is not None:
             opts["seed"] = args.seed
+    from sessions.commands.run import parse_options
+
     try:
+        opts.update(parse_options(args.tracker_option))
         tracker = create_tracker(args.tracker, buffer, **opts)
         if args.rate is not None:
             tracker.set_rate(args.rate)
         tracker.start()
-    except (TrackerError, ValueError, TypeError) as exc:
+    except (TrackerError, ValueError, TypeError, argparse.ArgumentTypeError) as exc:
         print(f"gazeread calibrate: {exc}", file=sys.stderr)
         return 2
     stamp = _dt.datetime.now().strftime("%Y%m%dT%H%M%S")

@@ -36,13 +36,19 @@ def run(args: argparse.Namespace) -> int:
         discover = getattr(cls, "discover", None)
         if avail.ok and callable(discover):
             try:
-                found = discover(timeout=args.lsl_timeout)
+                # Tobii's own search (find_all_eyetrackers) takes about 2 s even with nothing there.
+                timeout = max(args.lsl_timeout, 5.0) if name == "tobii" else args.lsl_timeout
+                found = discover(timeout=timeout)
             except TrackerError as exc:
                 entry.update(available=False, reason=str(exc))
             else:
                 entry["devices"] = found
                 if not found and getattr(cls, "needs_device", False):
                     entry["available"] = False
+                    entry["reason"] = (
+                        f"no device found within {timeout:g} s ({avail.reason.split(';')[0]}): "
+                        "is it connected, powered and on this network?"
+                    )
         report[name] = entry
     if args.json:
         print(json.dumps(report, indent=2))
@@ -51,7 +57,11 @@ def run(args: argparse.Namespace) -> int:
     for name, entry in report.items():
         mark = "yes" if entry["available"] else "no "
         print(f"{name:<{width}}  {mark}  {entry['reason']}")
-        devices = entry.get("devices") or []
+        devices = entry.get("devices")
+        if isinstance(devices, list) and not devices and entry["available"]:
+            print(
+                f"{'':<{width}}       - no {name} device or stream found within {args.lsl_timeout:g} s"
+            )
         for dev in devices if isinstance(devices, list) else []:
             print(f"{'':<{width}}       - {dev}")
     return 0

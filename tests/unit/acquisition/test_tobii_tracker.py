@@ -451,7 +451,7 @@ def test_find_by_serial_model_and_errors(tr, monkeypatch):
         "'NOPE'" in str(err.value) and "TPSP1-A" in str(err.value) and "TPFC2-B" in str(err.value)
     )
     with pytest.raises(
-        TrackerError, match="2 eye trackers match; choose one with --tracker-serial"
+        TrackerError, match="2 eye trackers match; choose one with --tracker-option serial="
     ):
         TobiiTracker(RingBuffer(16))
     t = TobiiTracker(RingBuffer(16), serial="TPFC2-B")
