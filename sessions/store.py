@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -21,6 +20,15 @@ from typing import Any
 import numpy as np
 
 from acquisition.samples import SAMPLE_COLUMNS, SAMPLE_DTYPE, empty_samples, rows_to_samples
+from sessions._store_rows import (
+    SessionExistsError,
+    StoreError,
+    _json_default,
+    _to_sql,
+    samples_to_rows,
+    session_dir,
+    trial_window,
+)
 from sessions.provenance import collect_provenance
 
 __all__ = [
@@ -36,54 +44,6 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
-_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-class StoreError(RuntimeError):
-    """The session store could not be created, written or read; the message says why."""
-
-
-class SessionExistsError(StoreError):
-    """A session folder already holds a session: resume it or pick another number."""
-
-
-def session_dir(root: str | os.PathLike[str], study: str, participant: str, session: int) -> Path:
-    """``<root>/<study>/sub-<participant>/ses-<n>``, with the names checked."""
-    for label, value in (("study", study), ("participant", participant)):
-        if not _SAFE.match(value):
-            raise StoreError(
-                f"{label} {value!r} is not usable in a folder name: use letters, digits, "
-                "'_', '-' or '.', starting with a letter or digit"
-            )
-    if not isinstance(session, int) or session < 1:
-        raise StoreError(f"session number must be a positive integer, got {session!r}")
-    return Path(root) / study / f"sub-{participant}" / f"ses-{session}"
-
-
-def _sample_columns(samples: np.ndarray) -> list[np.ndarray]:
-    """The 18 columns of :data:`SAMPLE_COLUMNS` as 1-D arrays (float32 widened to float64)."""
-    lp = samples["left_eye_pos"].astype(np.float64)
-    rp = samples["right_eye_pos"].astype(np.float64)
-    return [
-        samples["t"], samples["device_ts"], samples["system_ts"],
-        samples["left_x"], samples["left_y"], samples["right_x"], samples["right_y"],
-        samples["left_valid"], samples["right_valid"],
-        samples["left_pupil"].astype(np.float64), samples["right_pupil"].astype(np.float64),
-        lp[:, 0], lp[:, 1], lp[:, 2], rp[:, 0], rp[:, 1], rp[:, 2],
-        samples["flags"],
-    ]  # fmt: skip
-
-
-def samples_to_rows(samples: np.ndarray) -> list[tuple[Any, ...]]:
-    """SAMPLE_DTYPE rows -> tuples in :data:`SAMPLE_COLUMNS` order.
-
-    NaN floats are passed as they are: SQLite stores a bound NaN as NULL, so the table holds
-    NULL for every missing value. Built from ``tolist()`` of each column and ``zip`` (about
-    20x faster than going through an object array).
-    """
-    if len(samples) == 0:
-        return []
-    return list(zip(*(c.tolist() for c in _sample_columns(samples)), strict=True))
 
 
 class SessionStore:
@@ -649,31 +609,3 @@ class SessionStore:
             cur = self._conn.execute(sql, params)
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-
-
-def trial_window(trial: dict[str, Any]) -> tuple[float | None, float | None]:
-    """``(t0, t1)`` of a trial's viewing period: image onset (else start) to offset."""
-    t0 = trial.get("t_onset")
-    if t0 is None:
-        t0 = trial.get("t_start")
-    return (None if t0 is None else float(t0)), (
-        None if trial.get("t_offset") is None else float(trial["t_offset"])
-    )
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-
-def _to_sql(v: Any) -> Any:
-    if isinstance(v, (dict, list, tuple)):
-        return json.dumps(v, default=_json_default)
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, float) and np.isnan(v):
-        return None
-    return v
