@@ -87,6 +87,7 @@ class Pipeline:
             self.tracker.set_rate(rate_hz)
         self.stall_s = stall_s
         self._problem: str | None = None
+        self._lost: tuple[float, str] | None = None  # (when, what) while the tracker is away
         self.recorder = Recorder(
             self.buffer.reader("recorder"),
             store,
@@ -117,8 +118,17 @@ class Pipeline:
         return FixationWorker(self.buffer.reader("fixations"), detector, sinks, name="fixations")
 
     def _on_tracker_event(self, ev: TrackerEvent) -> None:
-        if ev.kind in ("connection_lost", "stream_lost", "error") and self._problem is None:
-            self._problem = f"tracker {ev.kind.replace('_', ' ')}: {ev.message or 'no details'}"
+        if ev.kind == "error" and self._problem is None:
+            self._problem = f"tracker error: {ev.message or 'no details'}"
+        elif ev.kind in ("connection_lost", "stream_lost"):
+            # A tracker that comes back within stall_s (Tobii and LSL reconnect by themselves)
+            # only leaves a recorded gap; one that stays away ends the session (see health()).
+            self._lost = (
+                ev.t,
+                f"tracker {ev.kind.replace('_', ' ')}: {ev.message or 'no details'}",
+            )
+        elif ev.kind in ("connection_restored", "stream_restored"):
+            self._lost = None
 
     # ------------------------------------------------------------------ control
     def start(self) -> None:
@@ -185,6 +195,12 @@ class Pipeline:
             return self.recorder.error
         if self._problem:
             return self._problem
+        lost = self._lost
+        if lost is not None and session_clock() - lost[0] > self.stall_s:
+            return (
+                f"{lost[1]} (not back after {self.stall_s:g} s). Check its cable/power, then "
+                "continue with --resume."
+            )
         err = getattr(self.fixation_worker, "error", None)
         if err is not None:
             return f"online fixation detection stopped: {err!r}"

@@ -182,3 +182,30 @@ def test_escape_then_end_and_save(tmp_path: Path) -> None:
         statuses = [t["status"] for t in s.trials()]
         assert statuses[0] == "complete" and statuses[1] == "shown"
         assert len(s.responses()) == 1
+
+
+def test_pipeline_rides_out_a_short_disconnect(tmp_path: Path) -> None:
+    """A tracker back within stall_s leaves a recorded gap, not a stopped session."""
+    store = SessionStore.create(tmp_path, "s", "P1", 1)
+    pipe = Pipeline(
+        "simulated",
+        store,
+        GEOM,
+        source_id="t-blip",
+        lsl=False,
+        tracker_options={"rate_hz": 300.0},
+        stall_s=2.0,
+    )
+    pipe.start()
+    try:
+        assert _wait(lambda: pipe.recorder.stats.samples > 100)
+        pipe.tracker.disconnect()  # type: ignore[attr-defined]
+        assert _wait(lambda: store.events("connection_lost") != [])
+        pipe.tracker.reconnect()  # type: ignore[attr-defined]
+        assert _wait(lambda: store.events("connection_restored") != [])
+        n = pipe.recorder.stats.samples
+        assert _wait(lambda: pipe.recorder.stats.samples > n + 100)
+        assert pipe.health() is None
+    finally:
+        problems = pipe.stop()
+    assert problems == []
