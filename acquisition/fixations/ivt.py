@@ -21,11 +21,12 @@ Pipeline per chunk (all vectorised; the only Python loop runs over runs of equal
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
-from acquisition.fixations._history import History
+from acquisition.fixations._history import ColumnHistory, History
 from acquisition.fixations._signal import (
     average_eyes_px,
     check_time_order,
@@ -33,20 +34,49 @@ from acquisition.fixations._signal import (
     resolve_gaps,
     unit_rays,
 )
-from acquisition.fixations.events import FixationEvent
+from acquisition.fixations.events import FixationEvent, _new_event
 from acquisition.fixations.params import IVTParams
 from acquisition.geometry import ScreenGeometry
 
 __all__ = ["OnlineFixationDetector", "detect_fixations"]
 
+try:  # the C routine np.einsum calls (same result) without its Python wrapper: ~0.6 us a call
+    from numpy._core.multiarray import c_einsum as _einsum
+except ImportError:  # pragma: no cover - another numpy layout
+    _einsum = np.einsum
+
 _LOST, _MOVE, _MID, _FIX = 0, 1, 2, 3
 _IDLE, _IN_FIX, _IN_GAP = 0, 1, 2
 
-# history columns: time, gap-filled x/y (px), unit gaze ray, first running index of the
-# unbroken segment, 1.0 where the position was measured (not filled or lost).
-_T, _X, _Y, _U0, _U1, _U2, _SEG, _MEAS = range(8)
-_W = 8
+# history columns: time, gap-filled x/y (px), first running index of the unbroken segment,
+# 1.0 where the position was measured (not filled or lost); the unit gaze rays are kept in a
+# second history of (n, 3) rows, trimmed alike.
+_T, _X, _Y, _SEG, _MEAS = range(5)
+_W = 5
 _Q = 1024.0  # centroids sum positions rounded to 1/1024 px: integer-valued, exact in any order
+_MIN_DT = 1e-9  # as ray_velocity: equal timestamps count as (very fast) movement
+_TRIM_BATCH = 256  # history rows dropped at a time
+_FEW = 4  # up to this many samples (a short velocity window), centroid sums in Python
+_BIG = 2.0**48  # |x * _Q| below this: sums of _FEW of them are exact in float64
+
+_Runs = Sequence[tuple[int, int, int]]  # (first, stop, label) of runs of equal labels
+
+
+def _runs(thr: NDArray, v: NDArray, lost: NDArray | None = None) -> _Runs:
+    """Runs of equal labels of velocities ``v`` (deg/s) against ``thr`` = (onset, movement).
+
+    Labels: 3 fixation (below onset), 2 between the thresholds, 1 movement, 0 lost (where
+    ``lost`` is True). Comparisons with NaN are False and raise no warning.
+    """
+    lab = thr.searchsorted(v, side="right")  # 0, 1, 2: labels 3, 2, 1
+    if lost is not None:
+        lab[lost] = 3  # label 0
+    cut = (lab[1:] != lab[:-1]).nonzero()[0]
+    cut += 1
+    starts = [0, *cut.tolist()]
+    stops = [*starts[1:], len(lab)]
+    labs = lab.tolist()
+    return [(a, b, 3 - labs[a]) for a, b in zip(starts, stops, strict=True)]
 
 
 class OnlineFixationDetector:
@@ -81,6 +111,8 @@ class OnlineFixationDetector:
         self._min_s = p.min_duration_ms / 1000.0
         self._prov_s = p.provisional_ms / 1000.0
         self._thr = np.array([p.onset_threshold_deg_s, p.threshold_deg_s])
+        self._on, self._move = float(p.onset_threshold_deg_s), float(p.threshold_deg_s)
+        self._centre = bool(p.centre_window)
         self._hw, self._hh = screen.width_px / 2.0, screen.height_px / 2.0
         self._mx, self._my = screen.mm_per_px_x, screen.mm_per_px_y
         self._d = float(screen.distance_mm)
@@ -89,12 +121,14 @@ class OnlineFixationDetector:
     # ------------------------------------------------------------------ public API
     def reset(self) -> None:
         """Forget all state (as a new detector)."""
-        self._hist = History(_W)
+        self._hist = ColumnHistory(_W)
+        self._rays = History(3)
         self._pend = np.zeros((3, 0))
         self._anchor: tuple[float, float, float] | None = None
         self._t_last = -math.inf
         self._t_seen = -math.inf
         self._prev_lost = True
+        self._unmeas = -1  # running index of the newest sample not measured (filled or lost)
         self._seg = 0.0
         self._state = _IDLE
         self._fid = 0
@@ -122,12 +156,36 @@ class OnlineFixationDetector:
     def feed_px(self, t: NDArray, x_px: NDArray, y_px: NDArray) -> list[FixationEvent]:
         """Process samples given as session times (s) and screen px (NaN = invalid)."""
         t = np.asarray(t, dtype=np.float64)
-        if len(t) == 0:
+        m = len(t)
+        if m == 0:
             return []
-        check_time_order(t, self._t_seen)
-        self._t_seen = float(t[-1])
-        self.n_samples += len(t)
-        return self._ingest(t, np.asarray(x_px, dtype=np.float64), np.asarray(y_px, np.float64))
+        t0, t1 = t.item(0), t.item(-1)
+        dt_min, dt_max = math.inf, 0.0
+        ok = t0 >= self._t_seen and math.isfinite(t0) and math.isfinite(t1)
+        if m > 1:
+            dt = t[1:] - t[:-1]
+            dt_min = float(np.minimum.reduce(dt))
+            ok = ok and dt_min >= 0.0  # NaN compares False
+            dt_max = float(np.maximum.reduce(dt))
+        if not ok:
+            check_time_order(t, self._t_seen)  # raises, naming the offending time
+        self._t_seen = t1
+        self.n_samples += m
+        x = np.asarray(x_px, dtype=np.float64)
+        y = np.asarray(y_px, dtype=np.float64)
+        # fast path: nothing pending, no break (loss or gap) and every velocity window of
+        # the chunk reaches at least one sample back; checked exactly as _ingest does
+        step = t0 - self._t_last
+        if (
+            not self._prev_lost
+            and self._pend.shape[1] == 0
+            and not step > self._gap
+            and not dt_max > self._gap
+            and 2.0 * max(step, dt_max) <= self._win
+            and math.isfinite(np.dot(x, y))  # a NaN or inf in x or y propagates
+        ):
+            return self._ingest_clean(t, x, y, min(step, dt_min) >= _MIN_DT)
+        return self._ingest(t, x, y)
 
     def flush(self) -> list[FixationEvent]:
         """End of stream: settle pending samples and end the open fixation, if any."""
@@ -156,11 +214,11 @@ class OnlineFixationDetector:
         m = len(ts)
         h = self._hist
         g0 = h.stop
-        blk = np.empty((m, _W))
-        blk[:, _T] = ts
-        blk[:, _X] = xs
-        blk[:, _Y] = ys
-        unit_rays(self.screen, xs, ys, out=blk[:, _U0:_SEG])
+        blk = h.grow(m)[:, -m:]
+        blk[_T] = ts
+        blk[_X] = xs
+        blk[_Y] = ys
+        unit_rays(self.screen, xs, ys, out=self._rays.grow(m)[-m:])
         # segments: a lost sample, or a time jump longer than the gap fill, breaks the signal
         brk = self._prev_lost or ts[0] - self._t_last > self._gap
         if not brk and ls is None and m > 1:
@@ -172,26 +230,120 @@ class OnlineFixationDetector:
             if ls is not None:
                 jump[1:] |= ls[:-1]
             seg = np.maximum.accumulate(np.where(jump, np.arange(g0, g0 + m), self._seg))
-            blk[:, _SEG] = seg
+            blk[_SEG] = seg
             self._seg = float(seg[-1])
             brk = bool(jump.any())
         else:
-            blk[:, _SEG] = self._seg
+            blk[_SEG] = self._seg
         self._t_last = float(ts[-1])
         self._prev_lost = ls is not None and bool(ls[-1])
         if clean:
-            blk[:, _MEAS] = 1.0
+            blk[_MEAS] = 1.0
         else:
-            blk[:, _MEAS] = meas
-        h.append(blk)
+            blk[_MEAS] = meas
+            unmeas = np.flatnonzero(~meas)
+            if len(unmeas):
+                self._unmeas = g0 + int(unmeas[-1])
         events = self._label_and_track(g0, ls, ks, brk)
         # keep what the next velocity windows and the open candidate need
-        ht = h.rows[:, _T]
+        ht = h.cols[_T]
         keep = h.base + max(0, int(ht.searchsorted(ht[-1] - self._win, side="left")) - 2)
         if self._state != _IDLE:
             keep = min(keep, self._a_m - 1, self._b_j - 1)
-        h.trim(keep)
+        self._trim(keep)
         return events
+
+    def _ingest_clean(
+        self, t: NDArray, x: NDArray, y: NDArray, spaced: bool
+    ) -> list[FixationEvent]:
+        """:meth:`_ingest` for a chunk of measured samples that continues the segment.
+
+        Same arithmetic, in the same order, as the general path (hence the same bits), but
+        written for the common case: rows are written straight into the history, the
+        velocity window needs no clipping, and a chunk whose samples all fall on one side
+        of the thresholds is tracked as a single run without labelling each sample.
+        ``spaced``: every sample is at least ``_MIN_DT`` after the one before, so no time
+        difference needs clamping. The segment column, only ever read for the rows just
+        written by :meth:`_ingest`, is not written here.
+        """
+        m = len(t)
+        self._anchor = (t.item(-1), x.item(-1), y.item(-1))
+        h = self._hist
+        base = h.base
+        first = len(h)
+        cols = h.grow(m)
+        ht = cols[_T]
+        cols[_T, first:] = t
+        cols[_X, first:] = x
+        cols[_Y, first:] = y
+        cols[_MEAS, first:] = 1.0
+        # unit_rays
+        rays = self._rays.grow(m)
+        u = rays[first:]
+        c = u[:, 0]
+        np.subtract(x, self._hw, out=c)
+        c *= self._mx
+        c = u[:, 1]
+        np.subtract(y, self._hh, out=c)
+        c *= self._my
+        u[:, 2] = self._d
+        norm = _einsum("ij,ij->i", u, u)
+        np.sqrt(norm, out=norm)
+        u /= norm[:, None]
+        self._t_last = t.item(-1)
+        self._prev_lost = False
+        # ray_velocity: the window start never needs clipping to i - 1 (checked by the
+        # caller), only to the segment start, which is the same for the whole chunk
+        j = ht.searchsorted(t - self._win, side="left")
+        j_last = j.item(-1)
+        seg0 = self._seg - base
+        if j.item(0) < seg0:
+            np.maximum(j, seg0, out=j, casting="unsafe")
+        # ray_angle_deg
+        v = u - rays.take(j, axis=0)
+        v = _einsum("ij,ij->i", v, v)
+        np.sqrt(v, out=v)
+        v *= 0.5
+        np.arcsin(np.minimum(v, 1.0, out=v), out=v)
+        v *= 360.0 / np.pi
+        dt = t - ht[j]  # >= the step from the sample before: no clamping when spaced
+        if not spaced:
+            np.maximum(dt, _MIN_DT, out=dt)
+        v /= dt
+        # labels (no sample is lost here). Consecutive runs that the state machine treats
+        # alike are one run: all below the movement threshold inside (or starting) a
+        # fixation, or all at or above the onset threshold outside one.
+        st = self._state
+        events: list[FixationEvent]
+        if np.maximum.reduce(v) < self._move and (st == _IN_FIX or v.item(0) < self._on):
+            if st == _IN_FIX and self._conf:  # _track's whole effect for this one run
+                z = m - 1
+                jz = j.item(z)
+                mz = (jz + first + z) >> 1 if self._centre else first + z
+                self._b_m, self._b_tm, self._b_tv = mz + base, ht.item(mz), ht.item(first + z)
+                self._b_j, self._b_i = jz + base, base + first + z
+                events = []
+            else:
+                events = self._track(((0, m, _FIX),), ht, first, j, base, t)
+        elif np.minimum.reduce(v) >= self._on and (st != _IN_FIX or v.item(0) >= self._move):
+            events = [] if st == _IDLE else self._track(((0, m, _MOVE),), ht, first, j, base, t)
+        else:
+            events = self._track(_runs(self._thr, v), ht, first, j, base, t)
+        keep = base + max(0, j_last - 2)
+        if self._state != _IDLE:
+            keep = min(keep, self._a_m - 1, self._b_j - 1)
+        self._trim(keep)
+        return events
+
+    def _trim(self, keep: int) -> None:
+        """Forget history rows before running index ``keep``, in batches.
+
+        Nothing reads a row below ``keep`` again (window starts only move forward), so
+        keeping a few hundred more rows changes no result and saves a call per chunk.
+        """
+        if keep - self._hist.base >= _TRIM_BATCH:
+            self._hist.trim(keep)
+            self._rays.trim(keep)
 
     def _settle(
         self, t: NDArray, x: NDArray, y: NDArray, final: bool
@@ -218,54 +370,43 @@ class OnlineFixationDetector:
         self, g0: int, lost: NDArray | None, known: NDArray, brk: bool
     ) -> list[FixationEvent]:
         h = self._hist
-        rows = h.rows
+        cols = h.cols
         first = g0 - h.base
-        ht = rows[:, _T]
-        v, j, i = ray_velocity(
-            ht, rows[:, _U0:_SEG], rows[first:, _SEG] - h.base, first, self._win, may_break=brk
+        ht = cols[_T]
+        v, j, _ = ray_velocity(
+            ht, self._rays.rows, cols[_SEG, first:] - h.base, first, self._win, may_break=brk
         )
-        # 3 fixation (< onset threshold), 2 between the thresholds, 1 movement, 0 lost;
-        # comparisons with NaN are False and raise no warning
-        lab = self._thr.searchsorted(v, side="right").astype(np.int8)
-        np.subtract(3, lab, out=lab)
+        lost_too = None
         if brk or lost is not None:
-            lab[np.isnan(v)] = _LOST
+            lost_too = np.isnan(v)
             if lost is not None:
-                lab[lost] = _LOST
-        if self.params.centre_window:
-            mid = j + i
-            mid >>= 1
-        else:
-            mid = i
-        return self._track(lab, ht, first, mid, j, h.base, known)
+                lost_too |= lost
+        return self._track(_runs(self._thr, v, lost_too), ht, first, j, h.base, known)
 
     # ------------------------------------------------------------------ stage 4
     def _track(
         self,
-        lab: NDArray,
+        runs: _Runs,
         ht: NDArray,
         first: int,
-        mid: NDArray,
         j: NDArray,
         base: int,
         known: NDArray,
     ) -> list[FixationEvent]:
         """Run the candidate state machine over runs of equal labels.
 
-        For the velocity sample at position ``k`` of this chunk (history row ``first + k``):
-        ``ht[first + k]`` is its time, ``ht[mid[k]]`` the time a fixation ending there is
-        dated at (history row ``mid[k]``), ``j[k]`` the history row starting its window and
-        ``known[k]`` when it became decidable. Scalars are read with ``.item`` where needed
-        rather than converting whole arrays.
+        ``runs`` holds ``(r0, r1, label)`` for chunk positions ``r0 .. r1 - 1``. For the
+        velocity sample at position ``k`` of this chunk (history row ``first + k``):
+        ``ht[first + k]`` is its time, ``j[k]`` the history row starting its window (a
+        fixation ending there is dated at the row in the middle of the window, or at the
+        sample itself without ``centre_window``) and ``known[k]`` when it became decidable.
+        Scalars are read with ``.item`` where needed rather than converting whole arrays.
         """
         events: list[FixationEvent] = []
-        n = len(lab)
-        cut = ((lab[1:] != lab[:-1]).nonzero()[0] + 1).tolist()
         merge_s, prov_s, min_s = self._merge_s, self._prov_s, self._min_s
+        centre = self._centre
         g0 = base + first
-        r0 = 0
-        for r1 in (*cut, n):
-            lb = lab.item(r0)
+        for r0, r1, lb in runs:
             st = self._state
             if lb == _MID and st == _IN_FIX:
                 lb = _FIX  # between the two thresholds: continues a fixation, starts none
@@ -286,7 +427,7 @@ class OnlineFixationDetector:
                     self._t_conf = math.nan
                 self._state = _IN_FIX
                 z = r1 - 1
-                mz = mid.item(z)
+                mz = (j.item(z) + first + z) >> 1 if centre else first + z
                 self._b_m, self._b_tm, self._b_tv = mz + base, ht.item(mz), ht.item(first + z)
                 self._b_j, self._b_i = j.item(z) + base, g0 + z
                 if not self._conf:
@@ -295,9 +436,19 @@ class OnlineFixationDetector:
                             continue
                         if not self._b_tm >= self._a_t + thr:
                             break
-                        tm = ht[mid[r0:r1]]
-                        k = r0 + int(tm.searchsorted(self._a_t + thr, side="left"))
-                        mk = mid.item(k)
+                        # first k of the run dated at or after a_t + thr (the dates are
+                        # non-decreasing: searchsorted, side left, as a scalar bisection)
+                        target = self._a_t + thr
+                        lo, hi = r0, z
+                        while lo < hi:
+                            k = (lo + hi) >> 1
+                            mk = (j.item(k) + first + k) >> 1 if centre else first + k
+                            if ht.item(mk) < target:
+                                lo = k + 1
+                            else:
+                                hi = k
+                        k = lo
+                        mk = (j.item(k) + first + k) >> 1 if centre else first + k
                         if kind == "start_provisional":
                             self._prov = True
                         else:
@@ -315,31 +466,62 @@ class OnlineFixationDetector:
                     self._finalize(known.item(k), events)
             elif st != _IDLE:
                 self._finalize(known.item(r0), events)
-            r0 = r1
         return events
 
     # ------------------------------------------------------------------ summaries
     def _measured(self, m0: int, m1: int) -> NDArray:
-        """Rows ``[m0, m1]`` (running indices) of x, y for measured samples only."""
+        """Samples ``[m0, m1]`` (running indices) of x, y for measured samples only.
+
+        Returned as columns: shape ``(2, n)``.
+        """
         h = self._hist
-        blk = h.rows[m0 - h.base : m1 - h.base + 1]
-        xy = blk[:, _X:_U0]
-        meas = blk[:, _MEAS]
-        if bool(np.logical_and.reduce(meas > 0)):
+        blk = h.cols[:, m0 - h.base : m1 - h.base + 1]
+        xy = blk[_X:_SEG]
+        if blk.shape[1] == 0:
             return xy
-        return xy[meas > 0]
+        if m0 > self._unmeas:
+            return xy
+        meas = blk[_MEAS]
+        if np.minimum.reduce(meas) > 0:
+            return xy
+        return xy[:, meas > 0]
 
     def _mean_between(self, m0: int, m1: int) -> tuple[float, float, int]:
         """Mean (px) of the measured samples with running index in ``[m0, m1]``.
 
         Positions are rounded to 1/1024 px before summing, so the sums are integers held
         exactly in float64 and do not depend on summation order (hence not on chunking).
+        A few samples (a velocity window) are summed as Python integers, which gives the
+        same result faster; a zero sum (whose sign numpy would keep) or a huge coordinate
+        take the numpy route.
         """
-        xy = self._measured(m0, m1)
-        n = len(xy)
+        h = self._hist
+        a0 = m0 - h.base
+        if m1 - m0 < _FEW and m0 > self._unmeas and a0 >= 0:  # a few, all measured
+            xs, ys = h.cols[_X:_SEG, a0 : m1 - h.base + 1].tolist()
+            sx = sy = 0
+            for a, b in zip(xs, ys, strict=True):
+                a *= _Q
+                b *= _Q
+                if not (-_BIG < a < _BIG and -_BIG < b < _BIG):
+                    break
+                sx += round(a)
+                sy += round(b)
+            else:
+                n = len(xs)
+                if n == 0:
+                    return math.nan, math.nan, 0
+                if sx and sy:
+                    return sx / _Q / n, sy / _Q / n, n
+        return self._mean_of(self._measured(m0, m1))
+
+    @staticmethod
+    def _mean_of(xy: NDArray) -> tuple[float, float, int]:
+        """:meth:`_mean_between` of the samples given (columns x, y px, all measured)."""
+        n = xy.shape[1]
         if n == 0:
             return math.nan, math.nan, 0
-        sx, sy = np.add.reduce(np.rint(xy * _Q), axis=0).tolist()
+        sx, sy = np.add.reduce(np.rint(xy * _Q), axis=1).tolist()
         return sx / _Q / n, sy / _Q / n, n
 
     def _ray(self, x: float, y: float) -> tuple[float, float, float]:
@@ -366,14 +548,19 @@ class OnlineFixationDetector:
         self, m0: int, m1: int, dispersion: bool = True
     ) -> tuple[float, float, float, float, float, int]:
         """Centroid (px, deg), dispersion (deg) and sample count of samples ``[m0, m1]``."""
-        cx, cy, n = self._mean_between(m0, m1)
+        if not dispersion:
+            cx, cy, n = self._mean_between(m0, m1)
+            if n == 0:
+                return math.nan, math.nan, math.nan, math.nan, math.nan, 0
+            return cx, cy, self._deg_x(cx), self._deg_y(cy), math.nan, n
+        xy = self._measured(m0, m1)
+        cx, cy, n = self._mean_of(xy)
         if n == 0:
             return math.nan, math.nan, math.nan, math.nan, math.nan, 0
         disp = math.nan
         if dispersion:
-            xy = self._measured(m0, m1)
-            x0, y0 = xy.min(axis=0).tolist()
-            x1, y1 = xy.max(axis=0).tolist()
+            x0, y0 = np.minimum.reduce(xy, axis=1).tolist()
+            x1, y1 = np.maximum.reduce(xy, axis=1).tolist()
             # px -> deg is monotonic on each axis, so the extremes map to the extremes
             disp = self._deg_x(x1) - self._deg_x(x0) + self._deg_y(y1) - self._deg_y(y0)
         return cx, cy, self._deg_x(cx), self._deg_y(cy), disp, n
@@ -391,8 +578,8 @@ class OnlineFixationDetector:
         cx, cy, dx, dy, disp, n = self._summary(
             self._a_m, max(self._a_m, m_k), dispersion=kind != "start_provisional"
         )
-        return FixationEvent(
-            kind=kind,  # type: ignore[arg-type]
+        return _new_event(
+            kind=kind,
             t_emitted=known_k,
             t_start=self._a_t,
             x_px=cx,
@@ -410,7 +597,7 @@ class OnlineFixationDetector:
         if self._conf:
             cx, cy, dx, dy, disp, n = self._summary(self._a_m, self._b_m)
             events.append(
-                FixationEvent(
+                _new_event(
                     kind="end",
                     t_emitted=t_emit,
                     t_start=self._a_t,
@@ -428,7 +615,7 @@ class OnlineFixationDetector:
             )
         elif self._prov:
             events.append(
-                FixationEvent(
+                _new_event(
                     kind="cancel",
                     t_emitted=t_emit,
                     t_start=self._a_t,
