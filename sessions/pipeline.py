@@ -209,6 +209,11 @@ class Pipeline:
             now = session_clock()
             last_t = float(latest["t"]) if latest is not None else self._t_start
             if now - last_t > self.stall_s and now - self._t_start > self.stall_s:
+                if self._lost is not None:  # the tracker said why: say that
+                    return (
+                        f"{self._lost[1]} (no samples for {now - last_t:.1f} s). Check its "
+                        "cable/power, then continue with --resume."
+                    )
                 return (
                     f"no gaze samples from the tracker for {now - last_t:.1f} s: it may be "
                     "disconnected. Check its cable/power, then continue with --resume."
