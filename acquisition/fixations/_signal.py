@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -157,6 +159,64 @@ def resolve_gaps(
             x_s[k] = np.nan
             y_s[k] = np.nan
     return n_set, x_s, y_s, lost, known
+
+
+class SettledChunk(NamedTuple):
+    """What :func:`settle_chunk` decided about the samples fed so far."""
+
+    t: NDArray[np.float64]  #: settled times (s)
+    x: NDArray[np.float64]  #: settled positions as measured (px; NaN invalid)
+    y: NDArray[np.float64]
+    x_filled: NDArray[np.float64]  #: the same with short losses filled
+    y_filled: NDArray[np.float64]
+    measured: NDArray[np.bool_]  #: finite x and y as measured
+    lost: NDArray[np.bool_]  #: part of a loss too long to fill
+    known: NDArray[np.float64]  #: session time each value became known
+    pending: NDArray[np.float64]  #: (3, m) t/x/y not settled yet, fed again next time
+    anchor: tuple[float, float, float] | None  #: newest measured settled sample
+
+
+def settle_chunk(
+    pending: NDArray[np.float64],
+    anchor: tuple[float, float, float] | None,
+    t: NDArray[np.float64],
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    gap_s: float,
+    *,
+    final: bool,
+) -> SettledChunk:
+    """One streaming step of :func:`resolve_gaps`, shared by the I-VT and I-DT detectors.
+
+    The new samples are appended to the unsettled tail of the previous call (``pending``,
+    shape ``(3, m)``) and resolved with the last measured sample (``anchor``) in front; what
+    cannot be decided yet comes back as the new ``pending``.
+    """
+    anchored = anchor is not None
+    parts = [pending, np.stack((t, x, y))]
+    if anchored:
+        parts.insert(0, np.array(anchor).reshape(3, 1))
+    tt, xx, yy = np.concatenate(parts, axis=1)
+    n_set, xf, yf, lost, known = resolve_gaps(tt, xx, yy, gap_s, anchored=anchored, final=final)
+    off = 1 if anchored else 0
+    xs, ys = xx[off:n_set], yy[off:n_set]
+    meas = np.isfinite(xs) & np.isfinite(ys)
+    vidx = np.flatnonzero(meas)
+    if len(vidx):
+        k = int(vidx[-1])
+        anchor = (float(tt[off + k]), float(xs[k]), float(ys[k]))
+    return SettledChunk(
+        tt[off:n_set],
+        xs,
+        ys,
+        xf[off:],
+        yf[off:],
+        meas,
+        lost[off:],
+        known[off:],
+        np.stack((tt[n_set:], xx[n_set:], yy[n_set:])),
+        anchor,
+    )
 
 
 def unit_rays(

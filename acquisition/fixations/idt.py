@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from acquisition.fixations._history import History
-from acquisition.fixations._signal import average_eyes_px, check_time_order, resolve_gaps
+from acquisition.fixations._signal import average_eyes_px, check_time_order, settle_chunk
 from acquisition.fixations.events import FixationEvent
 from acquisition.fixations.params import IDTParams
 from acquisition.geometry import ScreenGeometry, px_to_deg
@@ -109,22 +109,9 @@ class OnlineIDTDetector:
         return self._hist.base
 
     def _ingest(self, t: NDArray, x: NDArray, y: NDArray, final: bool) -> list[FixationEvent]:
-        anchored = self._anchor is not None
-        parts = [self._pend, np.stack((t, x, y))]
-        if anchored:
-            parts.insert(0, np.array(self._anchor).reshape(3, 1))
-        tt, xx, yy = np.concatenate(parts, axis=1)
-        n_set, _, _, lost, known = resolve_gaps(
-            tt, xx, yy, self._gap, anchored=anchored, final=final
-        )
-        self._pend = np.stack((tt[n_set:], xx[n_set:], yy[n_set:]))
-        off = 1 if anchored else 0
-        ts, xs, ys = tt[off:n_set], xx[off:n_set], yy[off:n_set]
-        ls, ks = lost[off:], known[off:]
-        meas = np.isfinite(xs) & np.isfinite(ys)
-        if meas.any():
-            k = int(np.flatnonzero(meas)[-1])
-            self._anchor = (float(ts[k]), float(xs[k]), float(ys[k]))
+        sc = settle_chunk(self._pend, self._anchor, t, x, y, self._gap, final=final)
+        self._pend, self._anchor = sc.pending, sc.anchor
+        ts, xs, ys, ls, ks, meas = sc.t, sc.x, sc.y, sc.lost, sc.known, sc.measured
         events: list[FixationEvent] = []
         if len(ts) == 0:
             return events

@@ -31,7 +31,7 @@ from acquisition.fixations._signal import (
     average_eyes_px,
     check_time_order,
     ray_velocity,
-    resolve_gaps,
+    settle_chunk,
     unit_rays,
 )
 from acquisition.fixations.events import FixationEvent, _new_event
@@ -349,22 +349,9 @@ class OnlineFixationDetector:
         self, t: NDArray, x: NDArray, y: NDArray, final: bool
     ) -> tuple[NDArray, NDArray, NDArray, NDArray, NDArray, NDArray]:
         """Gap resolution with the pending tail and the last valid sample as anchor."""
-        anchored = self._anchor is not None
-        parts = [self._pend, np.stack((t, x, y))]
-        if anchored:
-            parts.insert(0, np.array(self._anchor).reshape(3, 1))
-        tt, xx, yy = np.concatenate(parts, axis=1)
-        n_set, xf, yf, lost, known = resolve_gaps(
-            tt, xx, yy, self._gap, anchored=anchored, final=final
-        )
-        self._pend = np.stack((tt[n_set:], xx[n_set:], yy[n_set:]))
-        off = 1 if anchored else 0
-        meas = np.isfinite(xx[off:n_set]) & np.isfinite(yy[off:n_set])
-        vidx = np.flatnonzero(meas)
-        if len(vidx):
-            k = off + int(vidx[-1])
-            self._anchor = (float(tt[k]), float(xx[k]), float(yy[k]))
-        return tt[off:n_set], xf[off:], yf[off:], meas, lost[off:], known[off:]
+        sc = settle_chunk(self._pend, self._anchor, t, x, y, self._gap, final=final)
+        self._pend, self._anchor = sc.pending, sc.anchor
+        return sc.t, sc.x_filled, sc.y_filled, sc.measured, sc.lost, sc.known
 
     def _label_and_track(
         self, g0: int, lost: NDArray | None, known: NDArray, brk: bool
