@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from acquisition.affinity import acquisition_thread
 from acquisition.ring_buffer import Chunk, Reader
 
 __all__ = ["GAZE_CHANNELS", "GazeChannel", "GazeOutlet", "MarkerOutlet", "gaze_rows_to_matrix"]
@@ -178,7 +179,7 @@ class GazeOutlet:
         self._matrix = np.empty((max_chunk, len(GAZE_CHANNELS)))
         self._observer = observer
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"lsl-outlet-{name}", daemon=True)
+        self._thread = acquisition_thread(self._run, f"lsl-outlet-{name}", "reader")
         self.pushed = 0
         self.lost_total = 0
         self.error: BaseException | None = None

@@ -74,6 +74,7 @@ class RingBuffer:
         # memcpy instead of numpy's field-by-field structured assignment (about 6x faster).
         self._void_dtype = np.dtype((np.void, self._data.dtype.itemsize))
         self._raw = self._data.view(self._void_dtype)
+        self._dtype = self._data.dtype
         # np.zeros maps pages lazily: touch every page now so that no push takes a page fault
         # (one every ~40 rows otherwise, microseconds each on a VM).
         self._data.view(np.uint8).fill(0)
@@ -125,8 +126,8 @@ class RingBuffer:
     def push_many(self, rows: np.ndarray) -> None:
         """Append a block of rows (structured array of the buffer's dtype), oldest first.
 
-        A C-contiguous block of exactly the buffer's dtype is copied as raw records (one or two
-        memcpy); anything else assignable is converted field by field.
+        A block of exactly the buffer's dtype is copied as raw records (one or two block
+        copies); anything else assignable is converted field by field.
         """
         n = len(rows)
         if n == 0:
@@ -145,7 +146,11 @@ class RingBuffer:
             if self._sleepers:
                 self._notify()
             return
-        if rows.dtype == self._data.dtype and rows.flags.c_contiguous:
+        dt = rows.dtype
+        if dt is self._dtype or dt == self._dtype:
+            # Same record layout: copy whole records. A same-itemsize view is valid for any
+            # row stride, so no contiguity check is needed (each check costs a microsecond on
+            # a thread just woken from sleep, which is when a tracker pushes).
             dest = self._raw
             src = rows.view(self._void_dtype)
         else:

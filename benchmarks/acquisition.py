@@ -9,6 +9,10 @@ detector-like reader that computes sample velocities, and the LSL Gaze outlet
 samples through a bare pylsl outlet whose inlet, in its own thread, waits with a blocking
 ``pull_sample`` (then drains with ``pull_chunk(timeout=0.0)``): what a user would otherwise do.
 
+The tracker thread, the two reader threads and the Gaze outlet's thread are pinned to one CPU
+as gazeread pins its acquisition threads (``--no-pin`` leaves them free); the comparison
+inlet's thread is not pinned (a user's would not be).
+
 Latency is the time from the push to the reader holding the sample (after its read call
 returned), per sample, over all three buffer readers. CPU is per-thread CPU time of the
 acquisition path (producer minus its pylsl pushes, and the three readers) in % of one core.
@@ -33,6 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from acquisition.affinity import ENV_VAR, acquisition_cpu, acquisition_thread
 from acquisition.clock import session_clock
 from acquisition.lsl_outlets import GazeOutlet, gaze_rows_to_matrix
 from acquisition.ring_buffer import Chunk, RingBuffer
@@ -99,7 +104,7 @@ class TimedBuffer(RingBuffer):
         self.push_t[i : i + n] = _now()
         c = time.thread_time_ns()
         a = time.perf_counter_ns()
-        super().push_many(rows)
+        RingBuffer.push_many(self, rows)  # not super(): its lookup would be timed too
         b = time.perf_counter_ns()
         self.push_cpu_ns += time.thread_time_ns() - c
         self.push_ns += b - a
@@ -118,7 +123,12 @@ class TimedBuffer(RingBuffer):
         if i + n >= self.total:
             self.full.set()
 
-    def _notify(self) -> None:  # the wake-up part of a push, timed on its own
+
+class BreakdownBuffer(TimedBuffer):
+    """Also times the wake-up part of each push on its own (``--breakdown``). The two clock
+    reads it adds sit inside the timed push, so push_ns_per_sample is measured without it."""
+
+    def _notify(self) -> None:
         a = time.perf_counter_ns()
         super()._notify()
         self.wake_ns += time.perf_counter_ns() - a
@@ -150,6 +160,7 @@ def run(
     with_lsl: bool,
     producer_kind: str,
     wake: str = "relay",
+    breakdown: bool = False,
 ) -> dict:
     import pylsl
 
@@ -162,7 +173,7 @@ def run(
             "bench-compare", "Gaze", n_ch, rate, pylsl.cf_double64, src + "-cmp"
         )
         lsl_out = pylsl.StreamOutlet(info)
-    buf = TimedBuffer(capacity, total, lsl_out, wake)
+    buf = (BreakdownBuffer if breakdown else TimedBuffer)(capacity, total, lsl_out, wake)
     push_t, lsl_push_t = buf.push_t, buf.lsl_push_t
     stop = threading.Event()
     errors: list[BaseException] = []
@@ -282,8 +293,8 @@ def run(
         prod["cpu_s"] = cpu()
 
     readers_threads = [
-        threading.Thread(target=guarded(recorder), name="bench-recorder"),
-        threading.Thread(target=guarded(detector), name="bench-detector"),
+        acquisition_thread(guarded(recorder), "bench-recorder", "reader"),
+        acquisition_thread(guarded(detector), "bench-detector", "reader"),
     ]
     if with_lsl:
         readers_threads.append(
@@ -317,7 +328,7 @@ def run(
     else:
         proc_cpu0 = time.process_time()
         wall0 = _now()
-        prod_thread = threading.Thread(target=guarded(paced_producer), name="bench-producer")
+        prod_thread = acquisition_thread(guarded(paced_producer), "bench-producer", "producer")
         prod_thread.start()
         prod_thread.join(seconds * 3 + 30)
         buf.close()
@@ -349,6 +360,7 @@ def run(
         "seconds": seconds,
         "producer": producer_kind,
         "wake": wake,
+        "acquisition_cpu": acquisition_cpu(),
         "produced": produced,
         "delivered": delivered,
         "dropped": produced - delivered + sum(s.out_of_order for s in readers),
@@ -364,8 +376,14 @@ def run(
         )
         if buf.pushes
         else float("nan"),
-        "push_write_ns_per_sample": (buf.push_ns - buf.wake_ns) / max(1, produced),
-        "wake_ns_per_wake": buf.wake_ns / max(1, buf.wakes),
+        **(
+            {
+                "push_write_ns_per_sample": (buf.push_ns - buf.wake_ns) / max(1, produced),
+                "wake_ns_per_wake": buf.wake_ns / max(1, buf.wakes),
+            }
+            if breakdown
+            else {}
+        ),
         "samples_per_push": produced / max(1, buf.pushes),
         "cpu_percent": 100.0 * (producer_cpu + readers_cpu) / wall,
         "readers_cpu_percent": 100.0 * readers_cpu / wall,
@@ -512,17 +530,30 @@ def main(argv: list[str] | None = None) -> int:
         help="instead: one-row pushes with 3 waiting readers, RingBuffer's relay wake-up against a "
         "threading.Condition (push cost and latency)",
     )
+    p.add_argument(
+        "--no-pin",
+        action="store_true",
+        help=f"do not pin the acquisition threads to one CPU (sets {ENV_VAR}=off; by default "
+        "they are pinned as in gazeread, see acquisition/affinity.py)",
+    )
+    p.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also time the wake-up part of each push (adds two clock reads to every push)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     a = p.parse_args(argv)
     if a.rate <= 0 or a.seconds <= 0:
         p.error(f"--rate and --seconds must be > 0, got {a.rate!r} and {a.seconds!r}")
+    if a.no_pin:
+        os.environ[ENV_VAR] = "off"
     if a.switch_interval is not None:
         sys.setswitchinterval(a.switch_interval)
     if a.compare_wakeup:
         cmp = compare_wakeup(a.rate, a.seconds)
         print(json.dumps(cmp) if a.json else json.dumps(cmp, indent=2))
         return 0
-    res = run(a.rate, a.seconds, a.capacity, not a.no_lsl, a.producer, a.wake)
+    res = run(a.rate, a.seconds, a.capacity, not a.no_lsl, a.producer, a.wake, a.breakdown)
     if a.json:
         print(json.dumps(res))
     else:

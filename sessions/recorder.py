@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from acquisition.affinity import acquisition_thread
 from acquisition.fixations import fixation_to_row
 from acquisition.ring_buffer import Reader
 from sessions.store import SessionStore, StoreError
@@ -116,7 +117,7 @@ class Recorder:
         self._trial_lock = threading.Lock()
         self._fix_cols: set[str] | None = None
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread = acquisition_thread(self._run, name, "reader")
 
     # ------------------------------------------------------------------ control
     def start(self) -> Recorder:

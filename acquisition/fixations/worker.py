@@ -11,6 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
+from acquisition.affinity import acquisition_thread
 from acquisition.clock import session_clock
 from acquisition.fixations.events import FixationEvent
 from acquisition.ring_buffer import Reader
@@ -94,7 +95,7 @@ class FixationWorker:
         self._min_interval = min_interval_s
         self._clock = clock
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread = acquisition_thread(self._run, name, "reader")
         self.error: BaseException | None = None
         self.first_sink_error: BaseException | None = None
         self.sink_errors = 0

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
+from acquisition.affinity import acquisition_thread
 from acquisition.clock import ClockOffset, session_clock
 from acquisition.ring_buffer import RingBuffer
 from acquisition.samples import SampleFlag
@@ -226,7 +227,7 @@ class Tracker(abc.ABC):
                 self.post_event("error", f"{self.name} {what} failed: {exc!r}", error=repr(exc))
                 self.error = exc  # after the event: whoever sees .error finds the event queued
 
-        th = threading.Thread(target=run, name=name, daemon=True)
+        th = acquisition_thread(run, name, "producer")
         self._thread, self._thread_what = th, what
         th.start()
         return th

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from acquisition.affinity import acquisition_thread
 from acquisition.clock import ClockOffset, measure_offset, session_clock
 from acquisition.ring_buffer import RingBuffer
 from acquisition.samples import SampleFlag
@@ -360,9 +361,7 @@ class TobiiTracker(Tracker):
             raise TrackerError(
                 f"tobii: could not subscribe to {describe_eyetracker(et)}: {exc}"
             ) from exc
-        self._thread = threading.Thread(
-            target=self._convert_loop, name="tobii-gaze-convert", daemon=True
-        )
+        self._thread = acquisition_thread(self._convert_loop, "tobii-gaze-convert", "producer")
         self._thread.start()
 
     def _stop(self) -> None:
