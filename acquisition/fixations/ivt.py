@@ -56,8 +56,8 @@ _W = 5
 _Q = 1024.0  # centroids sum positions rounded to 1/1024 px: integer-valued, exact in any order
 _MIN_DT = 1e-9  # as ray_velocity: equal timestamps count as (very fast) movement
 _TRIM_BATCH = 256  # history rows dropped at a time
-_FEW = 4  # up to this many samples (a short velocity window), centroid sums in Python
-_BIG = 2.0**48  # |x * _Q| below this: sums of _FEW of them are exact in float64
+_FEW = 32  # up to this many samples (a velocity window), centroid sums in Python
+_BIG = 2.0**48  # |x * _Q| below this: sums of _FEW (<= 32) of them are exact in float64
 
 _Runs = Sequence[tuple[int, int, int]]  # (first, stop, label) of runs of equal labels
 
