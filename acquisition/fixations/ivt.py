@@ -115,6 +115,8 @@ class OnlineFixationDetector:
         self._centre = bool(p.centre_window)
         self._hw, self._hh = screen.width_px / 2.0, screen.height_px / 2.0
         self._mx, self._my = screen.mm_per_px_x, screen.mm_per_px_y
+        self._half = np.array([[self._hw], [self._hh]])  # the same, as columns for (2, n) blocks
+        self._mm_px = np.array([[self._mx], [self._my]])
         self._d = float(screen.distance_mm)
         self.reset()
 
@@ -280,12 +282,9 @@ class OnlineFixationDetector:
         # unit_rays
         rays = self._rays.grow(m)
         u = rays[first:]
-        c = u[:, 0]
-        np.subtract(x, self._hw, out=c)
-        c *= self._mx
-        c = u[:, 1]
-        np.subtract(y, self._hh, out=c)
-        c *= self._my
+        uxy = u[:, :2].T  # x and y of the rays, as the x and y columns just written
+        np.subtract(cols[_X:_SEG, first:], self._half, out=uxy)
+        uxy *= self._mm_px
         u[:, 2] = self._d
         norm = _einsum("ij,ij->i", u, u)
         np.sqrt(norm, out=norm)
