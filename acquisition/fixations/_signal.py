@@ -193,21 +193,12 @@ def settle_chunk(
     cannot be decided yet comes back as the new ``pending``.
     """
     anchored = anchor is not None
-    off = 1 if anchored else 0
-    n_pend = pending.shape[1]
-    # [anchor | pending | new] in one block; resolve_gaps copies what it changes, so the
-    # unsettled tail returned below can stay a view of it
-    block = np.empty((3, off + n_pend + len(t)))
+    parts = [pending, np.stack((t, x, y))]
     if anchored:
-        block[:, 0] = anchor
-    if n_pend:
-        block[:, off : off + n_pend] = pending
-    a = off + n_pend
-    block[0, a:] = t
-    block[1, a:] = x
-    block[2, a:] = y
-    tt, xx, yy = block
+        parts.insert(0, np.array(anchor).reshape(3, 1))
+    tt, xx, yy = np.concatenate(parts, axis=1)
     n_set, xf, yf, lost, known = resolve_gaps(tt, xx, yy, gap_s, anchored=anchored, final=final)
+    off = 1 if anchored else 0
     xs, ys = xx[off:n_set], yy[off:n_set]
     meas = np.isfinite(xs) & np.isfinite(ys)
     vidx = np.flatnonzero(meas)
@@ -223,7 +214,7 @@ def settle_chunk(
         meas,
         lost[off:],
         known[off:],
-        block[:, n_set:],
+        np.stack((tt[n_set:], xx[n_set:], yy[n_set:])),
         anchor,
     )
 

@@ -56,8 +56,8 @@ _W = 5
 _Q = 1024.0  # centroids sum positions rounded to 1/1024 px: integer-valued, exact in any order
 _MIN_DT = 1e-9  # as ray_velocity: equal timestamps count as (very fast) movement
 _TRIM_BATCH = 256  # history rows dropped at a time
-_FEW = 32  # up to this many samples (a velocity window), centroid sums in Python
-_BIG = 2.0**48  # |x * _Q| below this: sums of _FEW (<= 32) of them are exact in float64
+_FEW = 4  # up to this many samples (a short velocity window), centroid sums in Python
+_BIG = 2.0**48  # |x * _Q| below this: sums of _FEW of them are exact in float64
 
 _Runs = Sequence[tuple[int, int, int]]  # (first, stop, label) of runs of equal labels
 
@@ -115,8 +115,6 @@ class OnlineFixationDetector:
         self._centre = bool(p.centre_window)
         self._hw, self._hh = screen.width_px / 2.0, screen.height_px / 2.0
         self._mx, self._my = screen.mm_per_px_x, screen.mm_per_px_y
-        self._half = np.array([[self._hw], [self._hh]])  # the same, as columns for (2, n) blocks
-        self._mm_px = np.array([[self._mx], [self._my]])
         self._d = float(screen.distance_mm)
         self.reset()
 
@@ -282,9 +280,12 @@ class OnlineFixationDetector:
         # unit_rays
         rays = self._rays.grow(m)
         u = rays[first:]
-        uxy = u[:, :2].T  # x and y of the rays, as the x and y columns just written
-        np.subtract(cols[_X:_SEG, first:], self._half, out=uxy)
-        uxy *= self._mm_px
+        c = u[:, 0]
+        np.subtract(x, self._hw, out=c)
+        c *= self._mx
+        c = u[:, 1]
+        np.subtract(y, self._hh, out=c)
+        c *= self._my
         u[:, 2] = self._d
         norm = _einsum("ij,ij->i", u, u)
         np.sqrt(norm, out=norm)
