@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import dis
-import sys
 import threading
-from types import FrameType
 from typing import Any, ClassVar
 
 import pytest
@@ -51,37 +48,34 @@ class ThreadTracker(Tracker):
 
 
 def test_offset_recorded_while_draining_is_not_lost() -> None:
-    """The tracker thread is paused inside record_offset, right before the store call.
+    """The tracker thread is paused inside record_offset, holding the container it stores into.
 
     The former list swap handed that list out while the append still went into it: the offset
-    was lost. A queue keeps it for the next drain.
+    was lost. A queue keeps it for the next drain. (The pause used to be an opcode trace on the
+    call; CPython 3.12.1 does not deliver opcode events enabled from a call event, so the
+    container's store pauses instead.)
     """
     tr = ThreadTracker()
     at_call, go_on = threading.Event(), threading.Event()
+    real = tr._offsets
 
-    def tracer(frame: FrameType, event: str, arg: object) -> Any:
-        if frame.f_code.co_name != "record_offset":
-            return None
-        frame.f_trace_opcodes = True
+    class PausingContainer:
+        """The tracker's own queue, whose store pauses first (the producer holds it then)."""
 
-        def local(frame: FrameType, event: str, arg: object) -> Any:
-            if event == "opcode" and not at_call.is_set():
-                op = dis.opname[frame.f_code.co_code[frame.f_lasti]]
-                if op.startswith(("CALL", "PRECALL")):  # the container is on the stack
-                    at_call.set()
-                    go_on.wait(5.0)
-            return local
+        def put(self, item: Any) -> None:
+            at_call.set()
+            go_on.wait(5.0)
+            real.put(item)
 
-        return local
+        def get_nowait(self) -> Any:
+            return real.get_nowait()
 
-    def produce() -> None:
-        sys.settrace(tracer)
-        try:
-            tr.record_offset("dev", ClockOffset(1.0, 2.0, 0.0))
-        finally:
-            sys.settrace(None)
-
-    th = threading.Thread(target=produce, name="test-offset-producer", daemon=True)
+    tr._offsets = PausingContainer()  # type: ignore[assignment]
+    th = threading.Thread(
+        target=lambda: tr.record_offset("dev", ClockOffset(1.0, 2.0, 0.0)),
+        name="test-offset-producer",
+        daemon=True,
+    )
     th.start()
     assert at_call.wait(5.0)
     first = tr.drain_offsets()
