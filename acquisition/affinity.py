@@ -116,8 +116,8 @@ def acquisition_thread(
     ``role`` is ``"producer"`` for a thread that pushes into the ring buffer (tracker,
     converter) and ``"reader"`` for one woken by pushes (recorder, detector, outlet), which
     runs under ``SCHED_BATCH``. The CPU is chosen here, in the caller's thread, so a bad
-    :data:`ENV_VAR` fails the ``start()`` of the tracker, recorder or outlet with its message
-    rather than a thread.
+    :data:`ENV_VAR` fails the creation of the recorder, worker or outlet, or the ``start()``
+    of the tracker, with its message rather than a dead thread.
     """
     if role not in ("producer", "reader"):
         raise ValueError(f"role must be 'producer' or 'reader', got {role!r}")

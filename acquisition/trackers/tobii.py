@@ -339,6 +339,8 @@ class TobiiTracker(Tracker):
     def _start(self) -> None:
         tr = self._tr
         et = self.eyetracker
+        # made (not started) first: a bad GAZEREAD_ACQUISITION_CPU fails before any subscription
+        thread = acquisition_thread(self._convert_loop, "tobii-gaze-convert", "producer")
         self.measure_clock_offset()
         self._read = self._stage.count[0]
         self._last_device_ts = None
@@ -361,8 +363,8 @@ class TobiiTracker(Tracker):
             raise TrackerError(
                 f"tobii: could not subscribe to {describe_eyetracker(et)}: {exc}"
             ) from exc
-        self._thread = acquisition_thread(self._convert_loop, "tobii-gaze-convert", "producer")
-        self._thread.start()
+        self._thread = thread
+        thread.start()
 
     def _stop(self) -> None:
         self._unsubscribe_all()

@@ -581,3 +581,17 @@ def test_find_by_device_name(tr, monkeypatch):
     monkeypatch.setattr(tr, "find_all_eyetrackers", lambda: ())
     with pytest.raises(TrackerError, match=r"no Tobii eye tracker found.*name 'lab-A'"):
         TobiiTracker(RingBuffer(16), name="lab-A", find_timeout_s=5)
+
+
+@pytest.mark.tobii
+@sdk
+def test_bad_acquisition_cpu_setting_fails_start_before_any_subscription(fake, monkeypatch):
+    from acquisition.affinity import ENV_VAR
+    from acquisition.trackers._tobii_fake import make_fake_tracker
+
+    monkeypatch.setenv(ENV_VAR, "fast")
+    t = make_fake_tracker(RingBuffer(1 << 12), eyetracker=fake)
+    with pytest.raises(ValueError, match=ENV_VAR):
+        t.start()
+    assert not fake._gaze_cbs and not any(fake._note_cbs.values())
+    assert not fake._other_cbs or not any(fake._other_cbs.values())
