@@ -5,9 +5,10 @@ hand every chunk of samples from one to the next, and with the GIL only one of t
 time anyway. When they sit on different cores, each hand-off (a reader woken by a push, the
 GIL passed back) is a cross-CPU wake-up: an inter-processor interrupt, which on a virtual
 machine is a trip through the hypervisor. On one core it is a local run-queue switch. On the
-2-vCPU VM used for ``docs/benchmarks.md`` this halved the median push-to-reader latency and
-cut the acquisition path's CPU by a third (see the table there: ``--no-pin`` shows the
-difference). The PsychoPy window, Qt and liblsl's own threads stay free to run elsewhere.
+2-vCPU VM used for ``docs/benchmarks.md``, pinning with the policy below cut the median
+push-to-reader latency by a third, the acquisition path's CPU by a quarter and the cost of a
+push by more than half (see the table there: ``--no-pin`` shows the difference). The PsychoPy
+window, Qt and liblsl's own threads stay free to run elsewhere.
 
 The reading threads (recorder, fixation worker, LSL outlet) also run under ``SCHED_BATCH``,
 whose one effect that matters here is that a woken batch thread does not preempt the running
