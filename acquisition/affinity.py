@@ -19,8 +19,8 @@ GIL anyway. With it the reader runs when the tracker thread goes back to sleep, 
 later. The tracker threads themselves keep the normal policy so that they do preempt.
 
 ``GAZEREAD_ACQUISITION_CPU`` chooses: ``auto`` (default: the highest-numbered CPU this process
-may use, or no pinning when it may use only one), ``off`` (no pinning, no policy change), or a
-CPU number. Pinning or a policy that the system refuses (a container's cpuset, no ``sched_setaffinity`` on this OS) is skipped, never
+may use, a performance core on an Intel hybrid CPU, or no pinning when it may use only one),
+``off`` (no pinning, no policy change), or a CPU number. Pinning or a policy that the system refuses (a container's cpuset, no ``sched_setaffinity`` on this OS) is skipped, never
 an error: it is a speed-up, not a requirement.
 """
 
@@ -46,6 +46,42 @@ def allowed_cpus() -> list[int]:
         return []
 
 
+#: Linux lists the performance cores of an Intel hybrid CPU here; the efficiency cores, often
+#: the highest-numbered, are in ``/sys/devices/cpu_atom/cpus``.
+PERFORMANCE_CORES_FILE = "/sys/devices/cpu_core/cpus"
+
+
+def parse_cpu_list(text: str) -> list[int]:
+    """CPUs of a Linux CPU list such as ``"0-3,8,10-11"``, sorted; ValueError if malformed."""
+    cpus: set[int] = set()
+    for part in text.strip().split(","):
+        if not part:
+            continue
+        lo, _, hi = part.partition("-")
+        a, b = int(lo), int(hi) if hi else int(lo)
+        if b < a:
+            raise ValueError(f"bad CPU range {part!r}")
+        cpus.update(range(a, b + 1))
+    return sorted(cpus)
+
+
+def auto_cpu(cpus: list[int], performance_cores_file: str = PERFORMANCE_CORES_FILE) -> int | None:
+    """The CPU ``auto`` picks among ``cpus``: the highest-numbered performance core.
+
+    None with fewer than two CPUs (nothing to gain). On CPUs without core types (no
+    ``performance_cores_file``, or one that lists none of ``cpus``), the highest-numbered CPU.
+    """
+    if len(cpus) < 2:
+        return None
+    try:
+        with open(performance_cores_file, encoding="ascii") as f:
+            perf = set(parse_cpu_list(f.read()))
+    except (OSError, ValueError):
+        perf = set()
+    fast = [c for c in cpus if c in perf]
+    return (fast or cpus)[-1]
+
+
 def acquisition_cpu(env: Mapping[str, str] | None = None) -> int | None:
     """The CPU acquisition threads are pinned to, or None when they are not pinned.
 
@@ -60,7 +96,7 @@ def acquisition_cpu(env: Mapping[str, str] | None = None) -> int | None:
     if not hasattr(os, "sched_setaffinity") or not cpus:
         return None
     if value in ("auto", ""):
-        return cpus[-1] if len(cpus) > 1 else None
+        return auto_cpu(cpus)
     try:
         cpu = int(value)
     except ValueError:

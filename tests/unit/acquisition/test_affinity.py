@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -131,3 +132,23 @@ def test_pinned_tracker_still_delivers_every_sample(monkeypatch: pytest.MonkeyPa
     tracker.stop()
     t = np.concatenate(got)["device_ts"]
     assert np.all(np.diff(t) > 0)
+
+
+def test_cpu_lists_parse_as_linux_writes_them() -> None:
+    assert affinity.parse_cpu_list("0-3,8,10-11\n") == [0, 1, 2, 3, 8, 10, 11]
+    assert affinity.parse_cpu_list("5") == [5]
+    with pytest.raises(ValueError):
+        affinity.parse_cpu_list("3-1")
+
+
+def test_auto_prefers_the_highest_performance_core(tmp_path: Path) -> None:
+    perf = tmp_path / "cpus"
+    perf.write_text("0-7\n")  # an Intel hybrid CPU: 0-7 performance, 8-15 efficiency cores
+    assert affinity.auto_cpu(list(range(16)), str(perf)) == 7
+    # a process restricted to efficiency cores still gets one of its own CPUs
+    assert affinity.auto_cpu([9, 10], str(perf)) == 10
+    # no core types: the highest-numbered CPU; one CPU: no pinning
+    assert affinity.auto_cpu([0, 1, 2, 3], str(tmp_path / "missing")) == 3
+    assert affinity.auto_cpu([2], str(perf)) is None
+    perf.write_text("garbage")
+    assert affinity.auto_cpu([0, 1], str(perf)) == 1
