@@ -20,8 +20,9 @@ later. The tracker threads themselves keep the normal policy so that they do pre
 
 ``GAZEREAD_ACQUISITION_CPU`` chooses: ``auto`` (default: the highest-numbered CPU this process
 may use, a performance core on an Intel hybrid CPU, or no pinning when it may use only one),
-``off`` (no pinning, no policy change), or a CPU number. Pinning or a policy that the system refuses (a container's cpuset, no ``sched_setaffinity`` on this OS) is skipped, never
-an error: it is a speed-up, not a requirement.
+``off`` (no pinning, no policy change), or a CPU number. Pinning or a policy that the system
+refuses (a container's cpuset, no ``sched_setaffinity`` on this OS) is skipped, never an
+error: it is a speed-up, not a requirement.
 """
 
 from __future__ import annotations
