@@ -1,4 +1,8 @@
-"""Pure numpy building blocks of the detectors: eye averaging, gap resolution, velocity."""
+"""Building blocks of the detectors: eye averaging, gap resolution, velocity.
+
+Pure functions of numpy arrays; the per-sample loops of rays and velocities are compiled
+(:mod:`acquisition.fixations._kernels`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from acquisition.fixations._kernels import geometry_vector, unit_rays_into, window_velocity
 from acquisition.geometry import ScreenGeometry
 
 __all__ = [
@@ -230,17 +235,28 @@ def unit_rays(
     may be a strided view) receives the result when given.
     """
     u = np.empty((len(x), 3)) if out is None else out
-    np.multiply(np.subtract(x, screen.width_px / 2.0), screen.mm_per_px_x, out=u[:, 0])
-    np.multiply(np.subtract(y, screen.height_px / 2.0), screen.mm_per_px_y, out=u[:, 1])
-    u[:, 2] = screen.distance_mm
-    norm = np.einsum("ij,ij->i", u, u)
-    np.sqrt(norm, out=norm)
-    u /= norm[:, None]
+    unit_rays_into(
+        np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), screen_vector(screen), u
+    )
     return u
 
 
+def screen_vector(screen: ScreenGeometry) -> NDArray[np.float64]:
+    """The screen as the compiled kernels take it (see :func:`unit_rays`)."""
+    return geometry_vector(
+        screen.width_px,
+        screen.height_px,
+        screen.mm_per_px_x,
+        screen.mm_per_px_y,
+        float(screen.distance_mm),
+    )
+
+
 def ray_angle_deg(u1: NDArray, u2: NDArray) -> NDArray[np.float64]:
-    """Angle in degrees between rows of two ``(n, 3)`` unit-vector arrays (NaN propagates)."""
+    """Angle in degrees between rows of two ``(n, 3)`` unit-vector arrays (NaN propagates).
+
+    The numpy formulation of what the detectors compute in compiled loops (a reference).
+    """
     d = u1 - u2
     c = np.einsum("ij,ij->i", d, d)
     np.sqrt(c, out=c)
@@ -304,10 +320,8 @@ def ray_velocity(
             j[bad] = i[bad]
         else:
             bad = None
-    v = ray_angle_deg(u[first:], u[j])
-    dt = tn - t[j]
-    np.maximum(dt, 1e-9, out=dt)  # equal timestamps count as (very fast) movement
-    v /= dt
+    v = np.empty(len(j))
+    window_velocity(t, u, first, j, v)  # equal timestamps count as (very fast) movement
     if bad is not None:
         v[bad] = np.nan
     return v, j, i

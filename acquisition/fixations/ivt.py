@@ -27,10 +27,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from acquisition.fixations._history import ColumnHistory, History
+from acquisition.fixations._kernels import clean_velocity, warm_up
 from acquisition.fixations._signal import (
     average_eyes_px,
     check_time_order,
     ray_velocity,
+    screen_vector,
     settle_chunk,
     unit_rays,
 )
@@ -39,11 +41,6 @@ from acquisition.fixations.params import IVTParams
 from acquisition.geometry import ScreenGeometry
 
 __all__ = ["OnlineFixationDetector", "detect_fixations"]
-
-try:  # the C routine np.einsum calls (same result) without its Python wrapper: ~0.6 us a call
-    from numpy._core.multiarray import c_einsum as _einsum
-except ImportError:  # pragma: no cover - another numpy layout
-    _einsum = np.einsum
 
 _LOST, _MOVE, _MID, _FIX = 0, 1, 2, 3
 _IDLE, _IN_FIX, _IN_GAP = 0, 1, 2
@@ -54,7 +51,6 @@ _IDLE, _IN_FIX, _IN_GAP = 0, 1, 2
 _T, _X, _Y, _SEG, _MEAS = range(5)
 _W = 5
 _Q = 1024.0  # centroids sum positions rounded to 1/1024 px: integer-valued, exact in any order
-_MIN_DT = 1e-9  # as ray_velocity: equal timestamps count as (very fast) movement
 _TRIM_BATCH = 256  # history rows dropped at a time
 _FEW = 4  # up to this many samples (a short velocity window), centroid sums in Python
 _BIG = 2.0**48  # |x * _Q| below this: sums of _FEW of them are exact in float64
@@ -116,6 +112,8 @@ class OnlineFixationDetector:
         self._hw, self._hh = screen.width_px / 2.0, screen.height_px / 2.0
         self._mx, self._my = screen.mm_per_px_x, screen.mm_per_px_y
         self._d = float(screen.distance_mm)
+        self._geom = screen_vector(screen)
+        warm_up()  # compile the kernels now, not while the first chunk of a stream waits
         self.reset()
 
     # ------------------------------------------------------------------ public API
@@ -184,7 +182,7 @@ class OnlineFixationDetector:
             and 2.0 * max(step, dt_max) <= self._win
             and math.isfinite(np.dot(x, y))  # a NaN or inf in x or y propagates
         ):
-            return self._ingest_clean(t, x, y, min(step, dt_min) >= _MIN_DT)
+            return self._ingest_clean(t, x, y)
         return self._ingest(t, x, y)
 
     def flush(self) -> list[FixationEvent]:
@@ -253,18 +251,15 @@ class OnlineFixationDetector:
         self._trim(keep)
         return events
 
-    def _ingest_clean(
-        self, t: NDArray, x: NDArray, y: NDArray, spaced: bool
-    ) -> list[FixationEvent]:
+    def _ingest_clean(self, t: NDArray, x: NDArray, y: NDArray) -> list[FixationEvent]:
         """:meth:`_ingest` for a chunk of measured samples that continues the segment.
 
         Same arithmetic, in the same order, as the general path (hence the same bits), but
-        written for the common case: rows are written straight into the history, the
-        velocity window needs no clipping, and a chunk whose samples all fall on one side
-        of the thresholds is tracked as a single run without labelling each sample.
-        ``spaced``: every sample is at least ``_MIN_DT`` after the one before, so no time
-        difference needs clamping. The segment column, only ever read for the rows just
-        written by :meth:`_ingest`, is not written here.
+        written for the common case: rows are written straight into the history, rays and
+        velocities come from one compiled call, and a chunk whose samples all fall on one
+        side of the thresholds is tracked as a single run without labelling each sample.
+        The segment column, only ever read for the rows just written by :meth:`_ingest`, is
+        not written here.
         """
         m = len(t)
         self._anchor = (t.item(-1), x.item(-1), y.item(-1))
@@ -277,45 +272,23 @@ class OnlineFixationDetector:
         cols[_X, first:] = x
         cols[_Y, first:] = y
         cols[_MEAS, first:] = 1.0
-        # unit_rays
-        rays = self._rays.grow(m)
-        u = rays[first:]
-        c = u[:, 0]
-        np.subtract(x, self._hw, out=c)
-        c *= self._mx
-        c = u[:, 1]
-        np.subtract(y, self._hh, out=c)
-        c *= self._my
-        u[:, 2] = self._d
-        norm = _einsum("ij,ij->i", u, u)
-        np.sqrt(norm, out=norm)
-        u /= norm[:, None]
         self._t_last = t.item(-1)
         self._prev_lost = False
-        # ray_velocity: the window start never needs clipping to i - 1 (checked by the
-        # caller), only to the segment start, which is the same for the whole chunk
-        j = ht.searchsorted(t - self._win, side="left")
+        # unit_rays and ray_velocity in one compiled call: the window start never needs
+        # clipping to i - 1 (checked by the caller), only to the segment start, which is the
+        # same for the whole chunk
+        j = np.empty(m, dtype=np.intp)
+        v = np.empty(m)
+        v_max, v_min = clean_velocity(
+            ht, self._rays.grow(m), x, y, first, int(self._seg) - base, self._win, self._geom, j, v
+        )
         j_last = j.item(-1)
-        seg0 = self._seg - base
-        if j.item(0) < seg0:
-            np.maximum(j, seg0, out=j, casting="unsafe")
-        # ray_angle_deg
-        v = u - rays.take(j, axis=0)
-        v = _einsum("ij,ij->i", v, v)
-        np.sqrt(v, out=v)
-        v *= 0.5
-        np.arcsin(np.minimum(v, 1.0, out=v), out=v)
-        v *= 360.0 / np.pi
-        dt = t - ht[j]  # >= the step from the sample before: no clamping when spaced
-        if not spaced:
-            np.maximum(dt, _MIN_DT, out=dt)
-        v /= dt
         # labels (no sample is lost here). Consecutive runs that the state machine treats
         # alike are one run: all below the movement threshold inside (or starting) a
         # fixation, or all at or above the onset threshold outside one.
         st = self._state
         events: list[FixationEvent]
-        if np.maximum.reduce(v) < self._move and (st == _IN_FIX or v.item(0) < self._on):
+        if v_max < self._move and (st == _IN_FIX or v.item(0) < self._on):
             if st == _IN_FIX and self._conf:  # _track's whole effect for this one run
                 z = m - 1
                 jz = j.item(z)
@@ -325,7 +298,7 @@ class OnlineFixationDetector:
                 events = []
             else:
                 events = self._track(((0, m, _FIX),), ht, first, j, base, t)
-        elif np.minimum.reduce(v) >= self._on and (st != _IN_FIX or v.item(0) >= self._move):
+        elif v_min >= self._on and (st != _IN_FIX or v.item(0) >= self._move):
             events = [] if st == _IDLE else self._track(((0, m, _MOVE),), ht, first, j, base, t)
         else:
             events = self._track(_runs(self._thr, v), ht, first, j, base, t)

@@ -1,0 +1,110 @@
+"""The compiled velocity kernels: against the numpy formulation, and the two I-VT paths alike."""
+
+from __future__ import annotations
+
+import numpy as np
+from fixation_synth import SCREEN, as_tuples, feed_in_chunks
+
+from acquisition.fixations import OnlineFixationDetector
+from acquisition.fixations import _kernels as k
+from acquisition.fixations._signal import ray_angle_deg, ray_velocity, screen_vector, unit_rays
+
+
+def _gaze(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    t = 1.0 + np.cumsum(rng.uniform(0.0008, 0.0012, n))
+    x = 960.0 + np.cumsum(rng.normal(0.0, 3.0, n))
+    y = 540.0 + np.cumsum(rng.normal(0.0, 3.0, n))
+    return t, x, y
+
+
+def test_rays_are_unit_vectors_towards_the_screen_point():
+    _, x, y = _gaze(500, 0)
+    u = unit_rays(SCREEN, x, y)
+    np.testing.assert_allclose(np.linalg.norm(u, axis=1), 1.0, rtol=1e-15)
+    # the same direction as the un-normalised vector eye -> point (mm)
+    mm = np.stack(
+        (
+            (x - SCREEN.width_px / 2) * SCREEN.mm_per_px_x,
+            (y - SCREEN.height_px / 2) * SCREEN.mm_per_px_y,
+            np.full_like(x, SCREEN.distance_mm),
+        ),
+        axis=1,
+    )
+    np.testing.assert_allclose(u, mm / np.linalg.norm(mm, axis=1)[:, None], rtol=1e-14)
+
+
+def test_window_velocity_matches_the_numpy_formulation():
+    t, x, y = _gaze(2000, 1)
+    u = unit_rays(SCREEN, x, y)
+    j = np.maximum(t.searchsorted(t[1:] - 0.02, side="left"), 0)
+    v = np.empty(len(j))
+    k.window_velocity(t, u, 1, j, v)
+    want = ray_angle_deg(u[1:], u[j]) / (t[1:] - t[j])
+    np.testing.assert_allclose(v, want, rtol=1e-9)
+
+
+def test_lost_gaze_gives_nan_and_equal_times_a_huge_finite_velocity():
+    t = np.array([0.0, 0.001, 0.001, 0.002])
+    x = np.array([500.0, 501.0, np.nan, 503.0])
+    u = unit_rays(SCREEN, x, np.full(4, 500.0))
+    assert np.isnan(u[2]).all()
+    v = np.empty(3)
+    k.window_velocity(t, u, 1, np.array([0, 1, 2]), v)
+    assert np.isfinite(v[0]) and np.isnan(v[1]) and np.isnan(v[2])
+    u = unit_rays(SCREEN, np.array([500.0, 520.0]), np.full(2, 500.0))
+    k.window_velocity(np.array([0.5, 0.5]), u, 1, np.array([0]), v[:1])
+    assert np.isfinite(v[0]) and v[0] > 1e6  # a movement, no division warning
+
+
+def test_fast_kernel_gives_the_general_paths_bits():
+    """clean_velocity (fast path) == unit_rays + ray_velocity (general path), bit for bit:
+    what keeps streaming in any chunking equal to offline detection."""
+    t, x, y = _gaze(3000, 2)
+    first = 1200
+    geom = screen_vector(SCREEN)
+    u_fast = unit_rays(SCREEN, x, y)
+    u_fast[first:] = 0.0  # the kernel fills the chunk's rays
+    m = len(t) - first
+    j = np.empty(m, dtype=np.intp)
+    v = np.empty(m)
+    vmax, vmin = k.clean_velocity(t, u_fast, x[first:], y[first:], first, 0, 0.02, geom, j, v)
+    u = unit_rays(SCREEN, x, y)
+    v_ref, j_ref, _ = ray_velocity(t, u, np.zeros(m, dtype=np.int64), first, 0.02)
+    assert np.array_equal(u_fast, u)
+    assert np.array_equal(j, j_ref)
+    assert np.array_equal(v, v_ref)
+    assert (vmax, vmin) == (v.max(), v.min())
+
+
+def test_fast_kernel_window_never_starts_before_the_segment():
+    t, x, y = _gaze(400, 3)
+    u = unit_rays(SCREEN, x, y)
+    j = np.empty(100, dtype=np.intp)
+    v = np.empty(100)
+    k.clean_velocity(t, u, x[300:], y[300:], 300, 295, 0.05, screen_vector(SCREEN), j, v)
+    want = np.maximum(t.searchsorted(t[300:] - 0.05, side="left"), 295)
+    assert np.array_equal(j, want) and j[0] == 295 and j[-1] > 295
+
+
+def test_detector_compiles_nothing_while_streaming():
+    """The kernels are compiled when a detector is made: feeding contiguous chunks or strided
+    views afterwards adds no specialisation (no chunk waits for the compiler)."""
+    t, x, y = _gaze(3000, 4)
+    det = OnlineFixationDetector(SCREEN)
+    kernels = (k.unit_rays_into, k.window_velocity, k.clean_velocity)
+    before = [len(f.signatures) for f in kernels]
+    xy = np.stack((x, y), axis=1)  # columns of a 2-D block: strided views
+    x[1000:1010] = np.nan  # a loss: the general path
+    feed_in_chunks(det, t, x, y, iter(lambda: 37, None))
+    det.feed_px(t[-1] + 0.001 + t[:500] - t[0], xy[:500, 0], xy[:500, 1])
+    assert [len(f.signatures) for f in kernels] == before
+
+
+def test_streaming_equals_offline_through_the_kernels():
+    t, x, y = _gaze(6000, 5)
+    x[2000:2030] = np.nan
+    whole = feed_in_chunks(OnlineFixationDetector(SCREEN), t, x, y, iter(lambda: 10**9, None))
+    for n in (1, 13, 120):
+        got = feed_in_chunks(OnlineFixationDetector(SCREEN), t, x, y, iter(lambda n=n: n, None))
+        assert as_tuples(got) == as_tuples(whole)
