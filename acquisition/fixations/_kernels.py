@@ -18,10 +18,54 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["clean_velocity", "geometry_vector", "unit_rays_into", "warm_up", "window_velocity"]
+__all__ = [
+    "ROW_MEAS",
+    "ROW_T",
+    "ROW_X",
+    "ROW_Y",
+    "chunk_steps",
+    "clean_chunk",
+    "geometry_vector",
+    "unit_rays_into",
+    "warm_up",
+    "window_velocity",
+]
 
 _DEG_PER_RAD2 = 360.0 / math.pi  # 2 * asin(c / 2) in degrees is asin(c / 2) * this
 _MIN_DT = 1e-9  # equal timestamps count as (very fast) movement, never a division by zero
+
+#: Rows of the I-VT detector's column history that :func:`clean_chunk` writes: time, x, y
+#: (px) and the measured flag (row 3, the segment start, is the detector's own).
+ROW_T, ROW_X, ROW_Y, ROW_MEAS = 0, 1, 2, 4
+
+
+@njit(cache=True)
+def chunk_steps(
+    t: NDArray, x: NDArray, y: NDArray
+) -> tuple[float, float, bool]:  # pragma: no cover - compiled
+    """Smallest and largest time step, and whether every position is finite.
+
+    The steps are ``t[k] - t[k - 1]``: ``inf`` and ``0.0`` for a single sample, and the
+    smallest is NaN if any step is. The three arrays must have the same length (the caller
+    checks).
+    """
+    lo = math.inf
+    hi = 0.0
+    nan = False
+    for k in range(1, t.shape[0]):
+        d = t[k] - t[k - 1]
+        if d != d:
+            nan = True
+        elif d < lo:
+            lo = d
+        if d > hi:
+            hi = d
+    finite = True
+    for k in range(x.shape[0]):
+        if not (math.isfinite(x[k]) and math.isfinite(y[k])):
+            finite = False
+            break
+    return (math.nan if nan else lo), hi, finite
 
 
 @njit(cache=True)
@@ -74,9 +118,10 @@ def window_velocity(
 
 
 @njit(cache=True)
-def clean_velocity(
-    ht: NDArray,
+def clean_chunk(
+    cols: NDArray,
     u: NDArray,
+    t: NDArray,
     x: NDArray,
     y: NDArray,
     first: int,
@@ -86,21 +131,26 @@ def clean_velocity(
     j: NDArray,
     v: NDArray,
 ) -> tuple[float, float]:  # pragma: no cover - compiled
-    """Rays and velocities of a chunk of measured samples appended at history row ``first``.
+    """Append a chunk of measured samples at history row ``first``, with rays and velocities.
 
-    ``ht`` holds the history's times, the chunk's included (rows ``first..``), ``u`` its
-    rays, filled here for the chunk from ``x``, ``y`` (px). The window of each new sample
+    ``cols`` is the detector's column history (rows :data:`ROW_T`, :data:`ROW_X`,
+    :data:`ROW_Y`, :data:`ROW_MEAS` are written for the chunk: ``t``, ``x``, ``y``, 1.0), ``u``
+    its rays (filled for the chunk, as :func:`unit_rays_into`). The window of each new sample
     starts at the first row timed at or after ``t - window_s`` (a left-side search), never
     before ``seg0``; the caller guarantees it is at least one row back. Fills ``j`` and ``v``
     (as :func:`window_velocity`) and returns the velocities' maximum and minimum.
     """
-    m = x.shape[0]
+    m = t.shape[0]
+    ht = cols[ROW_T]
+    for k in range(m):
+        ht[first + k] = t[k]
+        cols[ROW_X, first + k] = x[k]
+        cols[ROW_Y, first + k] = y[k]
+        cols[ROW_MEAS, first + k] = 1.0
     unit_rays_into(x, y, geom, u[first : first + m])
-    vmax = -math.inf
-    vmin = math.inf
     lo = 0
     for k in range(m):
-        target = ht[first + k] - window_s
+        target = t[k] - window_s
         hi = first + k
         while lo < hi:  # windows only move forward: search from the previous start
             mid = (lo + hi) >> 1
@@ -108,9 +158,10 @@ def clean_velocity(
                 lo = mid + 1
             else:
                 hi = mid
-        jk = lo if lo >= seg0 else seg0
-        j[k] = jk
+        j[k] = lo if lo >= seg0 else seg0
     window_velocity(ht, u, first, j, v)
+    vmax = -math.inf
+    vmin = math.inf
     for k in range(m):
         if v[k] > vmax:
             vmax = v[k]
@@ -132,6 +183,9 @@ _warm = False
 def warm_up() -> None:
     """Compile every kernel for the array types the detectors pass (or load it from the cache).
 
+    Other array types (a caller's strided views, say) still work: numba compiles for them
+    on first use.
+
     Done once per process, so that no chunk of a live stream waits for it: about a second on
     a fresh install, half a second with the on-disk cache, nothing afterwards.
     """
@@ -143,9 +197,12 @@ def warm_up() -> None:
     u = np.empty((4, 3))
     j = np.zeros(3, dtype=np.intp)
     v = np.empty(3)
-    # positions arrive contiguous or as strided views (columns of a larger array)
-    for x in (np.full(4, 900.0), np.full(8, 900.0)[::2]):
-        unit_rays_into(x, x, geom, u)
-        clean_velocity(t, u, x[1:], x[1:], 1, 0, 0.02, geom, j, v)
+    x = np.full(4, 900.0)
+    chunk_steps(t, x, x)
+    unit_rays_into(x, x, geom, u)
     window_velocity(t, u, 1, j, v)
+    # the detector passes t, x, y contiguous; its column history is a window of a larger
+    # block, or the whole block when that is exactly full
+    for cols in (np.zeros((8, 8))[:, 2:6], np.zeros((8, 4))):
+        clean_chunk(cols, u, t[1:], x[1:], x[1:], 1, 0, 0.02, geom, j, v)
     _warm = True

@@ -236,7 +236,10 @@ def unit_rays(
     """
     u = np.empty((len(x), 3)) if out is None else out
     unit_rays_into(
-        np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), screen_vector(screen), u
+        np.asarray(x, dtype=np.float64, order="C"),
+        np.asarray(y, dtype=np.float64, order="C"),
+        screen_vector(screen),
+        u,
     )
     return u
 

@@ -27,7 +27,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from acquisition.fixations._history import ColumnHistory, History
-from acquisition.fixations._kernels import clean_velocity, warm_up
+from acquisition.fixations._kernels import (
+    ROW_MEAS,
+    ROW_T,
+    ROW_X,
+    ROW_Y,
+    chunk_steps,
+    clean_chunk,
+    warm_up,
+)
 from acquisition.fixations._signal import (
     average_eyes_px,
     check_time_order,
@@ -46,9 +54,10 @@ _LOST, _MOVE, _MID, _FIX = 0, 1, 2, 3
 _IDLE, _IN_FIX, _IN_GAP = 0, 1, 2
 
 # history columns: time, gap-filled x/y (px), first running index of the unbroken segment,
-# 1.0 where the position was measured (not filled or lost); the unit gaze rays are kept in a
-# second history of (n, 3) rows, trimmed alike.
-_T, _X, _Y, _SEG, _MEAS = range(5)
+# 1.0 where the position was measured (not filled or lost) (the layout the compiled
+# clean_chunk writes); the unit gaze rays are kept in a second history of (n, 3) rows,
+# trimmed alike.
+_T, _X, _Y, _SEG, _MEAS = ROW_T, ROW_X, ROW_Y, 3, ROW_MEAS
 _W = 5
 _Q = 1024.0  # centroids sum positions rounded to 1/1024 px: integer-valued, exact in any order
 _TRIM_BATCH = 256  # history rows dropped at a time
@@ -153,24 +162,24 @@ class OnlineFixationDetector:
 
     def feed_px(self, t: NDArray, x_px: NDArray, y_px: NDArray) -> list[FixationEvent]:
         """Process samples given as session times (s) and screen px (NaN = invalid)."""
-        t = np.asarray(t, dtype=np.float64)
+        # contiguous float64 (copies only what is not): what the compiled kernels take
+        t = np.asarray(t, dtype=np.float64, order="C")
+        x = np.asarray(x_px, dtype=np.float64, order="C")
+        y = np.asarray(y_px, dtype=np.float64, order="C")
         m = len(t)
+        if t.ndim != 1 or x.shape != t.shape or y.shape != t.shape:
+            raise ValueError(
+                f"feed_px needs three 1-D arrays of equal length (times, x px, y px), got "
+                f"shapes {t.shape}, {x.shape}, {y.shape}"
+            )
         if m == 0:
             return []
         t0, t1 = t.item(0), t.item(-1)
-        dt_min, dt_max = math.inf, 0.0
-        ok = t0 >= self._t_seen and math.isfinite(t0) and math.isfinite(t1)
-        if m > 1:
-            dt = t[1:] - t[:-1]
-            dt_min = float(np.minimum.reduce(dt))
-            ok = ok and dt_min >= 0.0  # NaN compares False
-            dt_max = float(np.maximum.reduce(dt))
-        if not ok:
+        dt_min, dt_max, finite = chunk_steps(t, x, y)
+        if not (t0 >= self._t_seen and math.isfinite(t0) and math.isfinite(t1) and dt_min >= 0.0):
             check_time_order(t, self._t_seen)  # raises, naming the offending time
         self._t_seen = t1
         self.n_samples += m
-        x = np.asarray(x_px, dtype=np.float64)
-        y = np.asarray(y_px, dtype=np.float64)
         # fast path: nothing pending, no break (loss or gap) and every velocity window of
         # the chunk reaches at least one sample back; checked exactly as _ingest does
         step = t0 - self._t_last
@@ -180,7 +189,7 @@ class OnlineFixationDetector:
             and not step > self._gap
             and not dt_max > self._gap
             and 2.0 * max(step, dt_max) <= self._win
-            and math.isfinite(np.dot(x, y))  # a NaN or inf in x or y propagates
+            and finite
         ):
             return self._ingest_clean(t, x, y)
         return self._ingest(t, x, y)
@@ -268,19 +277,25 @@ class OnlineFixationDetector:
         first = len(h)
         cols = h.grow(m)
         ht = cols[_T]
-        cols[_T, first:] = t
-        cols[_X, first:] = x
-        cols[_Y, first:] = y
-        cols[_MEAS, first:] = 1.0
         self._t_last = t.item(-1)
         self._prev_lost = False
-        # unit_rays and ray_velocity in one compiled call: the window start never needs
-        # clipping to i - 1 (checked by the caller), only to the segment start, which is the
-        # same for the whole chunk
+        # history rows, unit_rays and ray_velocity in one compiled call: the window start
+        # never needs clipping to i - 1 (checked by the caller), only to the segment start,
+        # which is the same for the whole chunk
         j = np.empty(m, dtype=np.intp)
         v = np.empty(m)
-        v_max, v_min = clean_velocity(
-            ht, self._rays.grow(m), x, y, first, int(self._seg) - base, self._win, self._geom, j, v
+        v_max, v_min = clean_chunk(
+            cols,
+            self._rays.grow(m),
+            t,
+            x,
+            y,
+            first,
+            int(self._seg) - base,
+            self._win,
+            self._geom,
+            j,
+            v,
         )
         j_last = j.item(-1)
         # labels (no sample is lost here). Consecutive runs that the state machine treats

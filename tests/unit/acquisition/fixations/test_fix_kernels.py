@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from fixation_synth import SCREEN, as_tuples, feed_in_chunks
 
 from acquisition.fixations import OnlineFixationDetector
@@ -58,19 +59,25 @@ def test_lost_gaze_gives_nan_and_equal_times_a_huge_finite_velocity():
 
 
 def test_fast_kernel_gives_the_general_paths_bits():
-    """clean_velocity (fast path) == unit_rays + ray_velocity (general path), bit for bit:
+    """clean_chunk (fast path) == unit_rays + ray_velocity (general path), bit for bit:
     what keeps streaming in any chunking equal to offline detection."""
     t, x, y = _gaze(3000, 2)
     first = 1200
     geom = screen_vector(SCREEN)
     u_fast = unit_rays(SCREEN, x, y)
-    u_fast[first:] = 0.0  # the kernel fills the chunk's rays
+    u_fast[first:] = 0.0  # the kernel fills the chunk's rows
+    cols = np.zeros((5, len(t)))
+    cols[[k.ROW_T, k.ROW_X, k.ROW_Y], :first] = t[:first], x[:first], y[:first]
     m = len(t) - first
     j = np.empty(m, dtype=np.intp)
     v = np.empty(m)
-    vmax, vmin = k.clean_velocity(t, u_fast, x[first:], y[first:], first, 0, 0.02, geom, j, v)
+    vmax, vmin = k.clean_chunk(
+        cols, u_fast, t[first:], x[first:], y[first:], first, 0, 0.02, geom, j, v
+    )
     u = unit_rays(SCREEN, x, y)
     v_ref, j_ref, _ = ray_velocity(t, u, np.zeros(m, dtype=np.int64), first, 0.02)
+    assert np.array_equal(cols[[k.ROW_T, k.ROW_X, k.ROW_Y]], np.stack((t, x, y)))
+    assert (cols[k.ROW_MEAS, first:] == 1.0).all()
     assert np.array_equal(u_fast, u)
     assert np.array_equal(j, j_ref)
     assert np.array_equal(v, v_ref)
@@ -80,9 +87,11 @@ def test_fast_kernel_gives_the_general_paths_bits():
 def test_fast_kernel_window_never_starts_before_the_segment():
     t, x, y = _gaze(400, 3)
     u = unit_rays(SCREEN, x, y)
+    cols = np.zeros((5, 400))
+    cols[k.ROW_T] = t
     j = np.empty(100, dtype=np.intp)
     v = np.empty(100)
-    k.clean_velocity(t, u, x[300:], y[300:], 300, 295, 0.05, screen_vector(SCREEN), j, v)
+    k.clean_chunk(cols, u, t[300:], x[300:], y[300:], 300, 295, 0.05, screen_vector(SCREEN), j, v)
     want = np.maximum(t.searchsorted(t[300:] - 0.05, side="left"), 295)
     assert np.array_equal(j, want) and j[0] == 295 and j[-1] > 295
 
@@ -92,7 +101,7 @@ def test_detector_compiles_nothing_while_streaming():
     views afterwards adds no specialisation (no chunk waits for the compiler)."""
     t, x, y = _gaze(3000, 4)
     det = OnlineFixationDetector(SCREEN)
-    kernels = (k.unit_rays_into, k.window_velocity, k.clean_velocity)
+    kernels = (k.chunk_steps, k.unit_rays_into, k.window_velocity, k.clean_chunk)
     before = [len(f.signatures) for f in kernels]
     xy = np.stack((x, y), axis=1)  # columns of a 2-D block: strided views
     x[1000:1010] = np.nan  # a loss: the general path
@@ -108,3 +117,21 @@ def test_streaming_equals_offline_through_the_kernels():
     for n in (1, 13, 120):
         got = feed_in_chunks(OnlineFixationDetector(SCREEN), t, x, y, iter(lambda n=n: n, None))
         assert as_tuples(got) == as_tuples(whole)
+
+
+def test_chunk_steps():
+    t = np.array([1.0, 1.5, 1.5, 3.0])
+    assert k.chunk_steps(t, t, t) == (0.0, 1.5, True)
+    assert k.chunk_steps(t[:1], t[:1], t[:1]) == (np.inf, 0.0, True)
+    lo, _, finite = k.chunk_steps(np.array([1.0, np.nan, 2.0]), t[:3], t[:3])
+    assert np.isnan(lo) and finite
+    assert k.chunk_steps(t, t, np.array([0.0, np.inf, 0.0, 0.0]))[2] is False
+    assert k.chunk_steps(t, np.array([0.0, 0.0, np.nan, 0.0]), t)[2] is False
+
+
+def test_feed_px_refuses_arrays_of_different_lengths():
+    det = OnlineFixationDetector(SCREEN)
+    t = np.arange(10) / 500.0
+    with pytest.raises(ValueError, match=r"equal length.*\(10,\), \(9,\), \(10,\)"):
+        det.feed_px(t, np.zeros(9), np.zeros(10))
+    assert det.n_samples == 0
