@@ -104,7 +104,7 @@ def match_events(det: Intervals, ref: Intervals, min_iou: float = 0.5) -> list[t
                 if inter > 0 and inter / union >= min_iou:
                     cands.append((inter / union, i, j))
                 j += 1
-    cands.sort(reverse=True)
+    cands.sort(key=lambda c: (-c[0], c[1], c[2]))  # best overlap first; ties: earliest
     used_d, used_r, out = set(), set(), []
     for _, i, j in cands:
         if i not in used_d and j not in used_r:
@@ -323,7 +323,10 @@ def evaluate_dataset(
     ref_time = dict.fromkeys(refs, 0.0)
     for rec in recs:
         det = make_detector(rec.screen)
-        events, sec = run_online(rec, det, chunk_ms)
+        try:
+            events, sec = run_online(rec, det, chunk_ms)
+        except ValueError as exc:  # e.g. times out of order: name the recording
+            raise ValueError(f"{folder.name}/{rec.name}: {exc}") from exc
         spent += sec
         n_samples += len(rec.t)
         ends = [e for e in events if e.kind == "end"]
@@ -380,12 +383,11 @@ def evaluate_dataset(
 
 def _mean_over(per_coder: dict[str, dict[str, float]]) -> dict[str, float]:
     keys = ("kappa", "event_f1", "onset_diff_ms", "offset_diff_ms")
-    return {
-        k: float(np.nanmean([r.get(k, np.nan) for r in per_coder.values()]))
-        if per_coder
-        else float("nan")
-        for k in keys
-    }
+    out = {}
+    for k in keys:  # the mean over coders with a value (NaN if none has one)
+        vals = [v for r in per_coder.values() if np.isfinite(v := r.get(k, np.nan))]
+        out[k] = float(np.mean(vals)) if vals else float("nan")
+    return out
 
 
 def _finite(obj: Any) -> Any:

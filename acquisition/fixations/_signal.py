@@ -39,12 +39,24 @@ def check_time_order(t: NDArray[np.float64], t_seen: float) -> None:
     ValueError
         When a time is NaN/infinite, goes back within the chunk, or precedes ``t_seen``.
     """
-    t0, t1 = float(t[0]), float(t[-1])
-    ok = t0 >= t_seen and np.isfinite(t0) and np.isfinite(t1)
-    if not ok or not bool((t[1:] >= t[:-1]).all()):  # NaN compares False: caught too
+    bad = np.flatnonzero(~np.isfinite(t))
+    if len(bad):
+        k = int(bad[0])
         raise ValueError(
-            "sample times must be finite and non-decreasing; got a step back or NaN at or after "
-            f"t={t0!r} (last seen {t_seen!r}): feed samples in time order"
+            f"sample times must be finite: sample {k} of the chunk has t={float(t[k])!r} "
+            f"(after t={float(t[k - 1]) if k else t_seen!r})"
+        )
+    if float(t[0]) < t_seen:
+        raise ValueError(
+            f"sample times must not go back: the chunk starts at t={float(t[0])!r}, before the "
+            f"previous chunk's last sample at t={t_seen!r}; feed samples in time order"
+        )
+    back = np.flatnonzero(t[1:] < t[:-1])
+    if len(back):
+        k = int(back[0]) + 1
+        raise ValueError(
+            f"sample times must not go back: sample {k} of the chunk has t={float(t[k])!r}, "
+            f"after t={float(t[k - 1])!r}; feed samples in time order"
         )
 
 

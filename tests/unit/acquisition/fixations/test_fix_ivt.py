@@ -205,7 +205,7 @@ def test_binocular_average_and_single_eye():
 def test_time_going_backwards_is_refused_with_the_times():
     det = OnlineFixationDetector(SCREEN)
     det.feed_px(np.array([1.0, 1.001]), np.array([5.0, 5.0]), np.array([5.0, 5.0]))
-    with pytest.raises(ValueError, match="non-decreasing"):
+    with pytest.raises(ValueError, match="must not go back"):
         det.feed_px(np.array([0.5]), np.array([5.0]), np.array([5.0]))
 
 
@@ -226,7 +226,7 @@ def test_custom_params_are_used():
 @pytest.mark.parametrize("detector", [OnlineFixationDetector, OnlineIDTDetector])
 def test_nan_times_are_refused(detector):
     det = detector(SCREEN)
-    with pytest.raises(ValueError, match="finite and non-decreasing"):
+    with pytest.raises(ValueError, match=r"must be finite: sample 1 of the chunk has t=nan"):
         det.feed_px(np.array([1.0, np.nan, 1.002]), np.full(3, 5.0), np.full(3, 5.0))
 
 
@@ -267,7 +267,7 @@ def test_chunking_invariance_on_rough_random_signals(detector, seed):
 def test_step_back_is_refused_naming_the_last_time_seen(detector):
     det = detector(SCREEN)
     det.feed_px(np.array([1.0, 1.001]), np.array([5.0, 5.0]), np.array([5.0, 5.0]))
-    with pytest.raises(ValueError, match=r"t=0\.5 \(last seen 1\.001\)"):
+    with pytest.raises(ValueError, match=r"starts at t=0\.5, before .* last sample at t=1\.001"):
         det.feed_px(np.array([0.5]), np.array([5.0]), np.array([5.0]))
 
 

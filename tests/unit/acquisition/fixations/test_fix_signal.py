@@ -93,19 +93,27 @@ def test_average_eyes_px():
 
 
 @pytest.mark.parametrize(
-    ("t", "seen"),
+    ("t", "seen", "message"),
     [
-        ([1.0, 0.5], -np.inf),
-        ([1.0, np.nan, 2.0], -np.inf),
-        ([np.inf], -np.inf),
-        ([0.9, 1.0], 1.0),
+        ([1.0, 0.5], -np.inf, r"must not go back: sample 1 of the chunk has t=0\.5, after t=1\.0"),
+        (
+            [1.0, np.nan, 2.0],
+            -np.inf,
+            r"must be finite: sample 1 of the chunk has t=nan \(after t=1\.0\)",
+        ),
+        ([np.inf], 0.5, r"must be finite: sample 0 of the chunk has t=inf \(after t=0\.5\)"),
+        (
+            [0.9, 1.0],
+            1.0,
+            r"chunk starts at t=0\.9, before the previous chunk's last sample at t=1\.0",
+        ),
     ],
     ids=["step-back", "nan-inside", "infinite", "before-last-chunk"],
 )
-def test_check_time_order_refuses_with_the_times(t, seen):
+def test_check_time_order_refuses_naming_the_sample_and_times(t, seen, message):
     from acquisition.fixations._signal import check_time_order
 
-    with pytest.raises(ValueError, match=r"finite and non-decreasing.*last seen"):
+    with pytest.raises(ValueError, match=message):
         check_time_order(np.asarray(t, dtype=np.float64), seen)
 
 
