@@ -246,13 +246,15 @@ def unit_rays(
     conditioned for the small angles of fixational movement). ``out`` (shape ``(n, 3)``,
     may be a strided view) receives the result when given.
     """
+    x = np.asarray(x, dtype=np.float64, order="C")
+    y = np.asarray(y, dtype=np.float64, order="C")
     u = np.empty((len(x), 3)) if out is None else out
-    unit_rays_into(
-        np.asarray(x, dtype=np.float64, order="C"),
-        np.asarray(y, dtype=np.float64, order="C"),
-        screen_vector(screen),
-        u,
-    )
+    if x.ndim != 1 or y.shape != x.shape or u.shape != (len(x), 3):  # the loop checks no bounds
+        raise ValueError(
+            f"unit_rays needs 1-D x and y of equal length and out of shape (n, 3), got shapes "
+            f"{x.shape}, {y.shape} and {u.shape}"
+        )
+    unit_rays_into(x, y, screen_vector(screen), u)
     return u
 
 
@@ -323,6 +325,11 @@ def ray_velocity(
         The sample indices ``first..n-1``.
     """
     n = len(t)
+    if u.shape != (n, 3) or len(seg_start) != n - first or not 0 <= first <= n:
+        raise ValueError(  # the compiled loop checks no bounds
+            f"ray_velocity needs u of shape (len(t), 3) = ({n}, 3) and seg_start of length "
+            f"len(t) - first = {n - first}, got {u.shape} and {len(seg_start)} (first={first})"
+        )
     i = np.arange(first, n)
     tn = t[first:]
     j = t.searchsorted(tn - window_s, side="left")

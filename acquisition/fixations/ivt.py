@@ -5,7 +5,8 @@ decision uses only samples already received, and each event records, in ``t_emit
 time of the sample whose arrival made it decidable. Feeding a recording in one piece or in
 chunks of any sizes (down to one sample) gives exactly the same events, bit for bit.
 
-Pipeline per chunk (all vectorised; the only Python loop runs over runs of equal labels):
+Pipeline per chunk (vectorised, or compiled loops in :mod:`acquisition.fixations._kernels`;
+the only Python loop runs over runs of equal labels):
 
 1. binocular average and scaling to screen px (:func:`average_eyes_px`);
 2. gap resolution: losses up to ``gap_fill_ms`` are filled linearly once data resume,
@@ -166,12 +167,12 @@ class OnlineFixationDetector:
         t = np.asarray(t, dtype=np.float64, order="C")
         x = np.asarray(x_px, dtype=np.float64, order="C")
         y = np.asarray(y_px, dtype=np.float64, order="C")
-        m = len(t)
         if t.ndim != 1 or x.shape != t.shape or y.shape != t.shape:
             raise ValueError(
                 f"feed_px needs three 1-D arrays of equal length (times, x px, y px), got "
                 f"shapes {t.shape}, {x.shape}, {y.shape}"
             )
+        m = len(t)
         if m == 0:
             return []
         t0, t1 = t.item(0), t.item(-1)

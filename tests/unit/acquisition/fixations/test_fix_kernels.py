@@ -135,3 +135,19 @@ def test_feed_px_refuses_arrays_of_different_lengths():
     with pytest.raises(ValueError, match=r"equal length.*\(10,\), \(9,\), \(10,\)"):
         det.feed_px(t, np.zeros(9), np.zeros(10))
     assert det.n_samples == 0
+
+
+def test_the_numpy_facing_functions_check_shapes_the_compiled_loops_do_not():
+    x = np.full(5, 500.0)
+    with pytest.raises(
+        ValueError, match=r"out of shape \(n, 3\), got shapes \(5,\), \(5,\) and \(4, 3\)"
+    ):
+        unit_rays(SCREEN, x, x, out=np.empty((4, 3)))
+    with pytest.raises(ValueError, match="equal length"):
+        unit_rays(SCREEN, x, x[:4])
+    t = np.arange(5) * 0.001
+    u = unit_rays(SCREEN, x, x)
+    with pytest.raises(ValueError, match=r"u of shape \(len\(t\), 3\) = \(5, 3\)"):
+        ray_velocity(t, u[:4], np.zeros(4, dtype=np.int64), 1, 0.02)
+    with pytest.raises(ValueError, match="seg_start of length"):
+        ray_velocity(t, u, np.zeros(3, dtype=np.int64), 1, 0.02)
