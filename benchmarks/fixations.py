@@ -235,7 +235,12 @@ _REMODNAV_FIX = ("FIXA",)
 
 
 def ref_remodnav(rec: LabelledRecording) -> list[tuple[float, float]]:
-    """REMoDNaV 1.1 with its defaults; its FIXA events."""
+    """REMoDNaV 1.1 with its defaults; its FIXA events.
+
+    One adjustment: REMoDNaV refuses a Savitzky-Golay window of an even number of samples,
+    which its 19 ms default gives at 250 or 2000 Hz; there the window gets one sample more.
+    (At 500 and 1000 Hz it is the default: 9 and 19 samples.)
+    """
     import logging
 
     from remodnav import EyegazeClassifier
@@ -246,9 +251,11 @@ def ref_remodnav(rec: LabelledRecording) -> list[tuple[float, float]]:
     clf = EyegazeClassifier(px2deg=1.0 / ppd, sampling_rate=rec.rate_hz)
     data = np.zeros(len(rec.x_px), dtype=[("x", "f8"), ("y", "f8")])
     data["x"], data["y"] = rec.x_px, rec.y_px
+    n_savgol = int(0.019 * rec.rate_hz)  # REMoDNaV's default, as it converts it to samples
+    n_savgol = max(3, n_savgol + 1 - n_savgol % 2)  # odd, above the polynomial order (2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pp = clf.preproc(data)
+        pp = clf.preproc(data, savgol_length=(n_savgol + 0.5) / rec.rate_hz)
         events = clf(pp)
     t0 = float(rec.t[0])
     return [
