@@ -112,6 +112,9 @@ class OnlineFixationDetector:
         self.params = params if params is not None else IVTParams()
         p = self.params
         self._win = p.window_ms / 1000.0
+        # the fast path needs every velocity window to reach the sample before: a step up to
+        # the window, less a margin far above the rounding of t - window (60 Hz qualifies)
+        self._win_fast = 0.999 * self._win
         self._gap = p.gap_fill_ms / 1000.0
         self._merge_s = p.merge_ms / 1000.0
         self._min_s = p.min_duration_ms / 1000.0
@@ -189,7 +192,7 @@ class OnlineFixationDetector:
             and self._pend.shape[1] == 0
             and not step > self._gap
             and not dt_max > self._gap
-            and 2.0 * max(step, dt_max) <= self._win
+            and max(step, dt_max) <= self._win_fast
             and finite
         ):
             return self._ingest_clean(t, x, y)

@@ -151,3 +151,20 @@ def test_the_numpy_facing_functions_check_shapes_the_compiled_loops_do_not():
         ray_velocity(t, u[:4], np.zeros(4, dtype=np.int64), 1, 0.02)
     with pytest.raises(ValueError, match="seg_start of length"):
         ray_velocity(t, u, np.zeros(3, dtype=np.int64), 1, 0.02)
+
+
+@pytest.mark.parametrize("rate", [50.0, 60.0, 120.0])
+def test_low_rates_and_steps_near_the_window_stream_as_offline(rate):
+    """Below 100 Hz a step is more than half the 20 ms window; steps just under it take the
+    fast path, steps just over it the general one: any mix gives the offline events."""
+    rng = np.random.default_rng(int(rate))
+    n = int(rate * 40)
+    t = 5.0 + np.cumsum(rng.uniform(0.97, 1.03, n) / rate)
+    k = np.cumsum(rng.random(n) < 3.0 / rate)  # a new fixation every ~1/3 s
+    x = rng.uniform(100, 1800, k.max() + 1)[k] + rng.normal(0, 0.5, n)
+    y = rng.uniform(100, 1000, k.max() + 1)[k] + rng.normal(0, 0.5, n)
+    whole = feed_in_chunks(OnlineFixationDetector(SCREEN), t, x, y, iter(lambda: 10**9, None))
+    assert sum(e.kind == "end" for e in whole) > 20
+    for size in (1, 2, 7):
+        got = feed_in_chunks(OnlineFixationDetector(SCREEN), t, x, y, iter(lambda s=size: s, None))
+        assert as_tuples(got) == as_tuples(whole)
