@@ -6,17 +6,20 @@ Pure functions of numpy arrays; the per-sample loops of rays and velocities are 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
-from acquisition.fixations._kernels import geometry_vector, unit_rays_into, window_velocity
+from acquisition.fixations._kernels import unit_rays_into, window_velocity
 from acquisition.geometry import ScreenGeometry
 
 __all__ = [
+    "Runs",
     "average_eyes_px",
     "check_time_order",
+    "label_runs",
     "ray_angle_deg",
     "ray_velocity",
     "resolve_gaps",
@@ -259,13 +262,18 @@ def unit_rays(
 
 
 def screen_vector(screen: ScreenGeometry) -> NDArray[np.float64]:
-    """The screen as the compiled kernels take it (see :func:`unit_rays`)."""
-    return geometry_vector(
-        screen.width_px,
-        screen.height_px,
-        screen.mm_per_px_x,
-        screen.mm_per_px_y,
-        float(screen.distance_mm),
+    """The screen as the compiled kernels take it.
+
+    ``(width_px / 2, height_px / 2, mm_per_px_x, mm_per_px_y, distance_mm)``.
+    """
+    return np.array(
+        [
+            screen.width_px / 2.0,
+            screen.height_px / 2.0,
+            screen.mm_per_px_x,
+            screen.mm_per_px_y,
+            float(screen.distance_mm),
+        ]
     )
 
 
@@ -347,3 +355,23 @@ def ray_velocity(
     if bad is not None:
         v[bad] = np.nan
     return v, j, i
+
+
+Runs = Sequence[tuple[int, int, int]]  #: (first, stop, label) of runs of equal labels
+
+
+def label_runs(thr: NDArray, v: NDArray, lost: NDArray | None = None) -> Runs:
+    """Runs of equal I-VT labels of velocities ``v`` (deg/s) against ``thr`` = (onset, movement).
+
+    Labels: 3 fixation (below onset), 2 between the thresholds, 1 movement, 0 lost (where
+    ``lost`` is True). Comparisons with NaN are False and raise no warning.
+    """
+    lab = thr.searchsorted(v, side="right")  # 0, 1, 2: labels 3, 2, 1
+    if lost is not None:
+        lab[lost] = 3  # label 0
+    cut = (lab[1:] != lab[:-1]).nonzero()[0]
+    cut += 1
+    starts = [0, *cut.tolist()]
+    stops = [*starts[1:], len(lab)]
+    labs = lab.tolist()
+    return [(a, b, 3 - labs[a]) for a, b in zip(starts, stops, strict=True)]

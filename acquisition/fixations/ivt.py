@@ -22,7 +22,6 @@ the only Python loop runs over runs of equal labels):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,8 +37,10 @@ from acquisition.fixations._kernels import (
     warm_up,
 )
 from acquisition.fixations._signal import (
+    Runs,
     average_eyes_px,
     check_time_order,
+    label_runs,
     ray_velocity,
     screen_vector,
     settle_chunk,
@@ -64,25 +65,6 @@ _Q = 1024.0  # centroids sum positions rounded to 1/1024 px: integer-valued, exa
 _TRIM_BATCH = 256  # history rows dropped at a time
 _FEW = 4  # up to this many samples (a short velocity window), centroid sums in Python
 _BIG = 2.0**48  # |x * _Q| below this: sums of _FEW of them are exact in float64
-
-_Runs = Sequence[tuple[int, int, int]]  # (first, stop, label) of runs of equal labels
-
-
-def _runs(thr: NDArray, v: NDArray, lost: NDArray | None = None) -> _Runs:
-    """Runs of equal labels of velocities ``v`` (deg/s) against ``thr`` = (onset, movement).
-
-    Labels: 3 fixation (below onset), 2 between the thresholds, 1 movement, 0 lost (where
-    ``lost`` is True). Comparisons with NaN are False and raise no warning.
-    """
-    lab = thr.searchsorted(v, side="right")  # 0, 1, 2: labels 3, 2, 1
-    if lost is not None:
-        lab[lost] = 3  # label 0
-    cut = (lab[1:] != lab[:-1]).nonzero()[0]
-    cut += 1
-    starts = [0, *cut.tolist()]
-    stops = [*starts[1:], len(lab)]
-    labs = lab.tolist()
-    return [(a, b, 3 - labs[a]) for a, b in zip(starts, stops, strict=True)]
 
 
 class OnlineFixationDetector:
@@ -320,7 +302,7 @@ class OnlineFixationDetector:
         elif v_min >= self._on and (st != _IN_FIX or v.item(0) >= self._move):
             events = [] if st == _IDLE else self._track(((0, m, _MOVE),), ht, first, j, base, t)
         else:
-            events = self._track(_runs(self._thr, v), ht, first, j, base, t)
+            events = self._track(label_runs(self._thr, v), ht, first, j, base, t)
         keep = base + max(0, j_last - 2)
         if self._state != _IDLE:
             keep = min(keep, self._a_m - 1, self._b_j - 1)
@@ -360,12 +342,12 @@ class OnlineFixationDetector:
             lost_too = np.isnan(v)
             if lost is not None:
                 lost_too |= lost
-        return self._track(_runs(self._thr, v, lost_too), ht, first, j, h.base, known)
+        return self._track(label_runs(self._thr, v, lost_too), ht, first, j, h.base, known)
 
     # ------------------------------------------------------------------ stage 4
     def _track(
         self,
-        runs: _Runs,
+        runs: Runs,
         ht: NDArray,
         first: int,
         j: NDArray,
