@@ -164,6 +164,61 @@ def test_push_many_accepts_non_contiguous_blocks() -> None:
     assert idx_of(r.consume().samples) == [0, 2, 4, 6, 8]
 
 
+@pytest.mark.parametrize(
+    ("capacity", "block"),
+    [(3000, 1024), (3000, 1025), (2500, 1500), (1000, 1)],
+    ids=["bytes-path-largest", "records-path-smallest", "records-path-wraps", "one-row"],
+)
+def test_every_copy_path_keeps_all_fields_and_wraps(capacity: int, block: int) -> None:
+    # Small blocks are copied through tobytes(), large ones as whole records: both must give
+    # the same rows, every field, across the wrap.
+    buf = RingBuffer(capacity)
+    r = buf.reader("r")
+    rng = np.random.default_rng(0)
+    sent = rows(0, 3 * capacity)
+    for name in ("right_x", "left_pupil", "system_ts"):
+        sent[name] = rng.integers(0, 1000, len(sent))
+    sent["left_eye_pos"] = rng.normal(size=(len(sent), 3))
+    sent["flags"] = np.arange(len(sent)) % 7
+    got = []
+    for k in range(0, len(sent), block):
+        buf.push_many(sent[k : k + block])
+        c = r.consume()
+        assert c.lost == 0
+        got.append(c.samples)
+    assert np.concatenate(got).tobytes() == sent.tobytes()
+
+
+def test_blocks_of_another_layout_are_converted_by_field_name() -> None:
+    buf = RingBuffer(8)
+    r = buf.reader("r")
+    sent = rows(0, 3)
+    names = list(reversed(SAMPLE_DTYPE.names or ()))
+    other = np.zeros(3, dtype=[(n, "<f4" if n == "t" else SAMPLE_DTYPE[n]) for n in names])
+    for n in names:
+        other[n] = sent[n]
+    buf.push_many(other)
+    got = r.consume().samples
+    assert got.dtype == SAMPLE_DTYPE
+    assert idx_of(got) == [0, 1, 2]
+    assert np.allclose(got["t"], sent["t"], rtol=1e-6)  # float32 on the way in
+    assert np.array_equal(got["left_x"], sent["left_x"])
+
+
+def test_block_with_other_fields_is_refused_and_nothing_pushed() -> None:
+    buf = RingBuffer(8)
+    r = buf.reader("r")
+    buf.push_many(rows(0, 2))
+    narrow = np.zeros(3, dtype=[("t", "<f8"), ("device_ts", "<i8"), ("gaze_x", "<f8")])
+    with pytest.raises(
+        ValueError, match=r"missing \['flags', 'left_eye_pos'.*unexpected \['gaze_x'\]"
+    ):
+        buf.push_many(narrow)
+    assert buf.total_pushed == 2
+    c = r.consume()
+    assert idx_of(c.samples) == [0, 1] and c.lost == 0
+
+
 def test_reader_from_start_and_skip_to_latest() -> None:
     buf = RingBuffer(4)
     buf.push_many(rows(0, 6))
