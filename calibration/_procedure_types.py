@@ -151,3 +151,21 @@ class Display(Protocol):
 
     def results(self, view: ResultsView, auto: bool) -> Action:
         """Show the results until the operator chooses (auto: show, then ``view.auto_action``)."""
+
+
+@dataclasses.dataclass
+class Collected:
+    """Samples of one target's dwell window and what happened."""
+
+    samples: np.ndarray
+    message: str = ""
+    native_ok: bool | None = None
+
+
+def validation_verdict(v: CalibrationRecord) -> str:
+    """One line for the log: PASS or FAIL, the grade, average and worst accuracy."""
+    word = "PASS" if v.passed else "FAIL"
+    s = v.result.get("summary") or {}
+    avg = "n/a" if v.accuracy_deg is None else f"{v.accuracy_deg:.2f}"
+    worst = "n/a" if v.worst_deg is None else f"{v.worst_deg:.2f}"
+    return f"{word} ({s.get('grade', '')}), average {avg} deg, worst {worst} deg"

@@ -35,6 +35,7 @@ __all__ = [
     "eye_gaze",
     "grade",
     "mean_gaze",
+    "median_gaze",
     "point_quality",
     "rms_s2s_deg",
     "sd_deg",
@@ -136,6 +137,17 @@ def mean_gaze(samples: np.ndarray) -> tuple[NDArray, NDArray, NDArray[np.bool_]]
         y = (np.where(lv, ly, 0.0) + np.where(rv, ry, 0.0)) / n
     valid = n > 0
     return np.where(valid, x, np.nan), np.where(valid, y, np.nan), valid
+
+
+def median_gaze(samples: np.ndarray, eye: str) -> tuple[float, float]:
+    """Median normalised gaze (x, y) of one eye's valid samples; (NaN, NaN) when none are.
+
+    ``eye`` as in :func:`eye_gaze`.
+    """
+    x, y, valid = eye_gaze(samples, eye)
+    if not valid.any():
+        return math.nan, math.nan
+    return float(np.median(x[valid])), float(np.median(y[valid]))
 
 
 @dataclasses.dataclass

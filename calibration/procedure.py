@@ -29,9 +29,11 @@ from calibration._procedure_types import (
     Action,
     CalibrationOutcome,
     CalibrationSettings,
+    Collected,
     Display,
     ResultsView,
     TargetHook,
+    validation_verdict,
 )
 from calibration.geometry import (
     ScreenGeometry,
@@ -40,7 +42,7 @@ from calibration.geometry import (
     with_eye_distance,
 )
 from calibration.history import CalibrationHistory, CalibrationRecord
-from calibration.metrics import EYES, PointValidation, point_quality, summarise
+from calibration.metrics import EYES, PointValidation, median_gaze, point_quality, summarise
 from calibration.native import NativeCalibrator, native_point_offsets, native_result_ok
 from calibration.software import BinocularCorrection, CalibrationFitError, fit_binocular
 from calibration.targets import (
@@ -62,15 +64,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass
-class _Collected:
-    """Samples of one target's dwell window and what happened."""
-
-    samples: np.ndarray
-    message: str = ""
-    native_ok: bool | None = None
 
 
 class CalibrationProcedure:
@@ -123,7 +116,7 @@ class CalibrationProcedure:
             self.native = tracker.native_calibrator()  # type: ignore[attr-defined]
         self.method = "tobii" if self.native is not None else "software"
         self._previous_correction = tracker.correction
-        self._raw: dict[int, _Collected] = {}
+        self._raw: dict[int, Collected] = {}
         self._cal_info: list[dict[str, Any]] = []
         self._val: dict[int, PointValidation] = {}
         self._correction: BinocularCorrection | None = None
@@ -152,7 +145,7 @@ class CalibrationProcedure:
 
     def _present(
         self, display: Display, target: Sequence[float], native_collect: bool
-    ) -> _Collected:
+    ) -> Collected:
         """Animate to ``target``, dwell, and return the samples of the collection window."""
         timing: TargetTiming = self.settings.timing
         x, y = float(target[0]), float(target[1])
@@ -209,18 +202,7 @@ class CalibrationProcedure:
             )
         elif lost and not message:
             message = f"{lost} samples were lost while reading this point"
-        return _Collected(rows, message, native_ok)
-
-    @staticmethod
-    def _median_gaze(samples: np.ndarray, eye: str) -> tuple[float, float]:
-        ok = (
-            (samples[f"{eye}_valid"] != 0)
-            & np.isfinite(samples[f"{eye}_x"])
-            & np.isfinite(samples[f"{eye}_y"])
-        )
-        if not ok.any():
-            return math.nan, math.nan
-        return float(np.median(samples[f"{eye}_x"][ok])), float(np.median(samples[f"{eye}_y"][ok]))
+        return Collected(rows, message, native_ok)
 
     # ------------------------------------------------------------------ calibration
     def calibrate(
@@ -273,7 +255,7 @@ class CalibrationProcedure:
             row: dict[str, Any] = {"index": i, "target": targets[i].tolist(), "message": ""}
             for e in EYES:
                 if got is not None:
-                    gaze[e][i] = self._median_gaze(got.samples, e)
+                    gaze[e][i] = median_gaze(got.samples, e)
                 row[f"{e}_raw"] = gaze[e][i].tolist()
             row["n_samples"] = 0 if got is None else len(got.samples)
             row["message"] = "" if got is None else got.message
@@ -580,7 +562,7 @@ class CalibrationProcedure:
                 self.history.select(self._calibration.id)
                 v = self._validation
                 ok = bool(v is not None and v.passed)
-                verdict = "no validation" if v is None else _verdict(v)
+                verdict = "no validation" if v is None else validation_verdict(v)
                 return self._outcome(
                     True, f"calibration {self._calibration.id} accepted: {verdict}", ok
                 )
@@ -606,11 +588,3 @@ class CalibrationProcedure:
             history=self.history,
             aborted_by_operator=aborted,
         )
-
-
-def _verdict(v: CalibrationRecord) -> str:
-    word = "PASS" if v.passed else "FAIL"
-    s = v.result.get("summary") or {}
-    avg = "n/a" if v.accuracy_deg is None else f"{v.accuracy_deg:.2f}"
-    worst = "n/a" if v.worst_deg is None else f"{v.worst_deg:.2f}"
-    return f"{word} ({s.get('grade', '')}), average {avg} deg, worst {worst} deg"

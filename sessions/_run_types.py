@@ -10,7 +10,8 @@ from typing import Any
 
 from calibration.geometry import ScreenGeometry
 from experiment_protocols.loader import LoadedProtocol
-from experiment_protocols.schedule import PlannedTrial, StimulusRef
+from experiment_protocols.model import Protocol
+from experiment_protocols.schedule import PlannedTrial, Schedule, StimulusRef
 from experiment_protocols.simulated_reader import SimulatedReader
 from sessions.store import SessionStore, session_dir
 
@@ -18,6 +19,7 @@ __all__ = [
     "RunConfig",
     "RunResult",
     "SessionAbort",
+    "create_store",
     "planned_from_store",
     "provenance",
     "store_trials",
@@ -103,3 +105,36 @@ def store_trials(folder: Path) -> list[str]:
     """Trial statuses of a stored session (opened read-only for the summary)."""
     with SessionStore.open(folder) as s:
         return [r[0] for r in s.query("SELECT status FROM trials ORDER BY id")]
+
+
+def create_store(config: RunConfig, protocol: Protocol, schedule: Schedule) -> SessionStore:
+    """A new session store for ``config``: protocol, manifest, screen, seed and settings."""
+    cfg, sched = config, schedule
+    return SessionStore.create(
+        cfg.out,
+        protocol.study,
+        cfg.participant,
+        cfg.session,
+        protocol_name=protocol.name,
+        protocol_text=cfg.protocol.text,
+        protocol_sha256=cfg.protocol.sha256,
+        manifest_path=str(cfg.manifest_path),
+        manifest_text=cfg.manifest_text,
+        manifest_sha256=cfg.manifest_sha256,
+        seed=sched.seed,
+        screen_json=cfg.geometry.to_dict(),
+        provenance_json=provenance(),
+        settings_json={
+            "tracker": cfg.tracker,
+            "tracker_options": {
+                k: v
+                for k, v in cfg.tracker_options.items()
+                if isinstance(v, (int, float, str, bool, dict, list))
+            },
+            "auto_respond": cfg.auto_respond,
+            "fullscreen": cfg.fullscreen,
+            "block_order": list(sched.block_order),
+            "participant_number": sched.participant_number,
+            "protocol_source": cfg.protocol.source,
+        },
+    )

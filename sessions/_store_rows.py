@@ -1,10 +1,11 @@
-"""Plain helpers of the session store: errors, folder names, rows <-> SQL values."""
+"""Plain helpers of the session store: errors, folder names, the connection, rows <-> SQL values."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import numpy as np
 __all__ = [
     "SessionExistsError",
     "StoreError",
+    "connect",
     "samples_to_rows",
     "session_dir",
     "trial_window",
@@ -27,6 +29,23 @@ class StoreError(RuntimeError):
 
 class SessionExistsError(StoreError):
     """A session folder already holds a session: resume it or pick another number."""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection to the session database at ``path``: WAL, synchronous=NORMAL, foreign keys.
+
+    WAL with synchronous=NORMAL is durable at checkpoints; ``SessionStore.sync`` makes a
+    committed response durable at once. Shared between threads (the store has its own lock).
+    """
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 def session_dir(root: str | os.PathLike[str], study: str, participant: str, session: int) -> Path:

@@ -29,8 +29,8 @@ from sessions._run_types import (
     RunConfig,
     RunResult,
     SessionAbort,
+    create_store,
     planned_from_store,
-    provenance,
     store_trials,
 )
 from sessions.store import SessionStore
@@ -80,34 +80,7 @@ class SessionRunner:
             return store, trials, done
         sched = build_schedule(p, cfg.stimuli, cfg.participant, cfg.session, seed=cfg.seed)
         self.schedule = sched
-        store = SessionStore.create(
-            cfg.out,
-            p.study,
-            cfg.participant,
-            cfg.session,
-            protocol_name=p.name,
-            protocol_text=cfg.protocol.text,
-            protocol_sha256=cfg.protocol.sha256,
-            manifest_path=str(cfg.manifest_path),
-            manifest_text=cfg.manifest_text,
-            manifest_sha256=cfg.manifest_sha256,
-            seed=sched.seed,
-            screen_json=cfg.geometry.to_dict(),
-            provenance_json=provenance(),
-            settings_json={
-                "tracker": cfg.tracker,
-                "tracker_options": {
-                    k: v
-                    for k, v in cfg.tracker_options.items()
-                    if isinstance(v, (int, float, str, bool, dict, list))
-                },
-                "auto_respond": cfg.auto_respond,
-                "fullscreen": cfg.fullscreen,
-                "block_order": list(sched.block_order),
-                "participant_number": sched.participant_number,
-                "protocol_source": cfg.protocol.source,
-            },
-        )
+        store = create_store(cfg, p, sched)
         store.add_trials(t.to_row() for t in sched.trials)
         store.sync()
         return store, list(sched.trials), set()

@@ -25,6 +25,7 @@ from sessions._store_rows import (
     StoreError,
     _json_default,
     _to_sql,
+    connect,
     samples_to_rows,
     session_dir,
     trial_window,
@@ -64,20 +65,6 @@ class SessionStore:
         self._sync_pending = False
 
     # ------------------------------------------------------------------ opening
-    @staticmethod
-    def _connect(path: Path) -> sqlite3.Connection:
-        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(
-                "PRAGMA synchronous=NORMAL"
-            )  # WAL + NORMAL: durable at checkpoints; see sync()
-            conn.execute("PRAGMA foreign_keys=ON")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
     @classmethod
     def create(
         cls,
@@ -105,7 +92,7 @@ class SessionStore:
         schema = resources.files("sessions").joinpath("schema.sql").read_text(encoding="utf-8")
         conn: sqlite3.Connection | None = None
         try:
-            conn = cls._connect(db)
+            conn = connect(db)
             conn.executescript(schema)
             store = cls(db, conn)
             from datetime import datetime, timezone
@@ -150,7 +137,7 @@ class SessionStore:
                 "(e.g. sessions/<study>/sub-<id>/ses-<n>)"
             )
         try:
-            conn = cls._connect(db)
+            conn = connect(db)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{db} is not a readable gazeread session: {exc}") from exc
         try:

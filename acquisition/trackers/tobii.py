@@ -28,12 +28,10 @@ The SDK is imported only when a tracker is built, so importing this module never
 from __future__ import annotations
 
 import math
-import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -42,6 +40,12 @@ from acquisition.affinity import acquisition_thread
 from acquisition.clock import ClockOffset, measure_offset, session_clock
 from acquisition.ring_buffer import RingBuffer
 from acquisition.samples import SampleFlag
+from acquisition.trackers._tobii_sdk import (
+    describe_eyetracker,
+    find_all,
+    load_sdk,
+    sdk_unavailable_reason,
+)
 from acquisition.trackers._tobii_stage import GAZE_KEYS, GazeStage, gaze_dicts_to_samples
 from acquisition.trackers.base import Availability, Tracker, TrackerError
 
@@ -69,43 +73,6 @@ _NOTIFICATIONS: tuple[str, ...] = (
     "EYETRACKER_NOTIFICATION_CALIBRATION_CHANGED",
     "EYETRACKER_NOTIFICATION_DEVICE_FAULTS",
 )
-
-
-def sdk_unavailable_reason() -> str | None:
-    """Why ``tobii_research`` cannot be imported here, or None when it can."""
-    try:
-        import tobii_research  # noqa: F401
-    except (ImportError, OSError) as exc:
-        impl = sys.implementation.name
-        ver = ".".join(str(v) for v in sys.version_info[:3])
-        pretty = "CPython" if impl == "cpython" else impl
-        if sys.version_info[:2] != (3, 10) or impl != "cpython":
-            return (
-                f"tobii-research is published for CPython 3.10 only; this is {pretty} {ver}: "
-                "create a 3.10 venv and pip install 'gazeread[tobii]'"
-            )
-        return (
-            f"tobii_research cannot be imported in this Python {ver} ({sys.executable}): {exc}; "
-            "install it with: pip install 'gazeread[tobii]'"
-        )
-    return None
-
-
-def _sdk() -> ModuleType:
-    reason = sdk_unavailable_reason()
-    if reason is not None:
-        raise TrackerError(f"tobii: {reason}")
-    import tobii_research
-
-    return tobii_research
-
-
-def describe_eyetracker(et: Any) -> str:
-    """One line naming a tracker: model, serial, address, firmware, name."""
-    return (
-        f"{et.model} serial {et.serial_number} at {et.address} "
-        f"(firmware {et.firmware_version}, name {et.device_name!r})"
-    )
 
 
 class TobiiTracker(Tracker):
@@ -171,7 +138,7 @@ class TobiiTracker(Tracker):
             raise ValueError(f"batch_interval_s must be > 0, got {batch_interval_s!r}")
         if not offset_interval_s > 0:
             raise ValueError(f"offset_interval_s must be > 0, got {offset_interval_s!r}")
-        self._tr = _sdk()
+        self._tr = load_sdk()
         self._batch_interval_s = float(batch_interval_s)
         self._offset_interval_s = float(offset_interval_s)
         self._calibration_factory = calibration_factory
@@ -239,7 +206,7 @@ class TobiiTracker(Tracker):
     @classmethod
     def discover(cls, timeout: float = 5.0) -> list[str]:
         """Describe every Tobii eye tracker found on this computer and its network."""
-        return [describe_eyetracker(et) for et in _find_all(_sdk(), timeout)]
+        return [describe_eyetracker(et) for et in find_all(load_sdk(), timeout)]
 
     def _find(
         self,
@@ -259,7 +226,7 @@ class TobiiTracker(Tracker):
                     f"tobii: cannot connect to the eye tracker at address {address!r}: {exc}; "
                     "check the cable/network and the address shown by 'gazeread trackers'"
                 ) from exc
-        found = list(_find_all(tr, timeout))
+        found = list(find_all(tr, timeout))
         listing = "; ".join(describe_eyetracker(e) for e in found) or "none found"
         criteria = (("serial", serial), ("model", model), ("name", name))
         wanted = ", ".join(f"{k} {v!r}" for k, v in criteria if v is not None)
@@ -589,29 +556,3 @@ class TobiiTracker(Tracker):
         from calibration.tobii_calibration import TobiiCalibrator
 
         return TobiiCalibrator(self)
-
-
-def _find_all(tr: ModuleType, timeout: float) -> tuple[Any, ...]:
-    """``tr.find_all_eyetrackers()`` with a finite timeout (it has none of its own)."""
-    if not timeout > 0:
-        raise ValueError(f"timeout must be > 0 s, got {timeout!r}")
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["found"] = tuple(tr.find_all_eyetrackers())
-        except Exception as exc:
-            box["error"] = exc
-
-    th = threading.Thread(target=run, name="tobii-find-all", daemon=True)
-    th.start()
-    th.join(timeout)
-    if th.is_alive():
-        raise TrackerError(
-            f"tobii: searching for eye trackers took longer than {timeout:g} s; "
-            "check the network and try again with a longer timeout"
-        )
-    if "error" in box:
-        raise TrackerError(f"tobii: find_all_eyetrackers failed: {box['error']}") from box["error"]
-    found: tuple[Any, ...] = box["found"]
-    return found

@@ -16,6 +16,7 @@ from calibration.metrics import (
     data_loss_pct,
     grade,
     mean_gaze,
+    median_gaze,
     point_quality,
     rms_s2s_deg,
     sd_deg,
@@ -92,6 +93,14 @@ def test_mean_gaze_averages_the_valid_eyes() -> None:
     x, _, v = mean_gaze(s)
     np.testing.assert_allclose(x[:2], [0.5, 0.4])
     assert math.isnan(x[2]) and list(v) == [True, True, False]
+
+
+def test_median_gaze_of_the_valid_samples_only() -> None:
+    s = _samples([(0.1, 0.2), (0.3, 0.4), (0.9, 0.9), None], [None, None, None, None])
+    s["left_valid"][2] = 0  # coordinates present, flagged invalid: ignored
+    s["left_x"][3] = 5.0  # a value without the valid flag: ignored
+    assert median_gaze(s, "left") == pytest.approx((0.2, 0.3))
+    assert all(math.isnan(v) for v in median_gaze(s, "right"))
 
 
 def test_invalid_flag_wins_over_coordinates() -> None:
