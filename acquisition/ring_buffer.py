@@ -152,9 +152,9 @@ class RingBuffer:
         same = dt is self._dtype or dt == self._dtype
         if same and n <= _BYTES_COPY_MAX_ROWS:
             # A tracker thread pushes a few rows each time it wakes from sleep, when the CPU's
-            # caches have lost numpy's code. Then making a void view of the rows costs ~2.5 us
-            # alone, while tobytes() and a memoryview slice copy cost ~1.7 us together
-            # (measured on the benchmark VM for 1 to 256 rows; docs/benchmarks.md).
+            # caches have lost numpy's code. Then making a void view of the rows costs ~2.6 us
+            # alone, while tobytes() and a memoryview slice copy cost ~1.8 us together for 4
+            # rows, and less than the view and copy up to 256 rows (docs/benchmarks.md).
             block = rows.tobytes()
             i = self._write
             a = (i % cap) * self._itemsize
