@@ -142,15 +142,17 @@ class RingBuffer:
         n = len(rows)
         if n == 0:
             return
+        dt = rows.dtype
+        if not (dt is self._dtype or dt == self._dtype):
+            self.push_many(_fields_by_name(rows, self._dtype))  # raises before anything moves
+            return
         cap = self._cap
         if n > cap:  # only the newest `capacity` rows can be kept
             self._claim = self._write + n
             self._write += n - cap
             rows = rows[n - cap :]
             n = cap
-        dt = rows.dtype
-        same = dt is self._dtype or dt == self._dtype
-        if same and n <= _BYTES_COPY_MAX_ROWS:
+        if n <= _BYTES_COPY_MAX_ROWS:
             # A tracker thread pushes a few rows each time it wakes from sleep, when the CPU's
             # caches have lost numpy's code. Then making a void view of the rows costs ~2.6 us
             # alone, while tobytes() and a memoryview slice copy cost ~1.8 us together for 4
@@ -170,9 +172,6 @@ class RingBuffer:
             self._write = i + n
             if self._sleepers:
                 self._notify()
-            return
-        if not same:
-            self.push_many(_fields_by_name(rows, self._dtype))
             return
         # Large blocks: copy whole records, without the intermediate bytes. A same-itemsize
         # view is valid for any row stride, so no contiguity check is needed.

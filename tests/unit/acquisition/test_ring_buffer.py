@@ -210,10 +210,11 @@ def test_block_with_other_fields_is_refused_and_nothing_pushed() -> None:
     r = buf.reader("r")
     buf.push_many(rows(0, 2))
     narrow = np.zeros(3, dtype=[("t", "<f8"), ("device_ts", "<i8"), ("gaze_x", "<f8")])
-    with pytest.raises(
-        ValueError, match=r"missing \['flags', 'left_eye_pos'.*unexpected \['gaze_x'\]"
-    ):
-        buf.push_many(narrow)
+    for block in (narrow, np.resize(narrow, 20)):  # 20 rows: more than the capacity
+        with pytest.raises(
+            ValueError, match=r"missing \['flags', 'left_eye_pos'.*unexpected \['gaze_x'\]"
+        ):
+            buf.push_many(block)
     assert buf.total_pushed == 2
     c = r.consume()
     assert idx_of(c.samples) == [0, 1] and c.lost == 0
