@@ -20,6 +20,7 @@ import threading
 from typing import NamedTuple
 
 import numpy as np
+import numpy.lib.recfunctions as rfn
 
 from acquisition.samples import SAMPLE_DTYPE
 
@@ -349,10 +350,7 @@ def _fields_by_name(rows: np.ndarray, dtype: np.dtype) -> np.ndarray:
             f"missing {sorted(want - have)}, unexpected {sorted(have - want)}. Make the rows "
             "with acquisition.samples.empty_samples (or the buffer's dtype) and fill them."
         )
-    out = np.empty(len(rows), dtype)
-    for name in dtype.names or ():
-        out[name] = rows[name]
-    return out
+    return rfn.require_fields(rows, dtype)  # assigns each field by name
 
 
 def _bisect_ring(tcol: np.ndarray, x: float, lo: int, hi: int, cap: int) -> int:
