@@ -109,32 +109,31 @@ def store_trials(folder: Path) -> list[str]:
 
 def create_store(config: RunConfig, protocol: Protocol, schedule: Schedule) -> SessionStore:
     """A new session store for ``config``: protocol, manifest, screen, seed and settings."""
-    cfg, sched = config, schedule
     return SessionStore.create(
-        cfg.out,
+        config.out,
         protocol.study,
-        cfg.participant,
-        cfg.session,
+        config.participant,
+        config.session,
         protocol_name=protocol.name,
-        protocol_text=cfg.protocol.text,
-        protocol_sha256=cfg.protocol.sha256,
-        manifest_path=str(cfg.manifest_path),
-        manifest_text=cfg.manifest_text,
-        manifest_sha256=cfg.manifest_sha256,
-        seed=sched.seed,
-        screen_json=cfg.geometry.to_dict(),
+        protocol_text=config.protocol.text,
+        protocol_sha256=config.protocol.sha256,
+        manifest_path=str(config.manifest_path),
+        manifest_text=config.manifest_text,
+        manifest_sha256=config.manifest_sha256,
+        seed=schedule.seed,
+        screen_json=config.geometry.to_dict(),
         provenance_json=provenance(),
         settings_json={
-            "tracker": cfg.tracker,
+            "tracker": config.tracker,
             "tracker_options": {
                 k: v
-                for k, v in cfg.tracker_options.items()
+                for k, v in config.tracker_options.items()
                 if isinstance(v, (int, float, str, bool, dict, list))
             },
-            "auto_respond": cfg.auto_respond,
-            "fullscreen": cfg.fullscreen,
-            "block_order": list(sched.block_order),
-            "participant_number": sched.participant_number,
-            "protocol_source": cfg.protocol.source,
+            "auto_respond": config.auto_respond,
+            "fullscreen": config.fullscreen,
+            "block_order": list(schedule.block_order),
+            "participant_number": schedule.participant_number,
+            "protocol_source": config.protocol.source,
         },
     )
