@@ -31,7 +31,7 @@ import numpy as np
 
 from acquisition.ring_buffer import RingBuffer
 from sessions.recorder import Recorder
-from sessions.store import SessionStore, StoreError, session_dir
+from sessions.store import SessionReader, SessionStore, StoreError, session_dir
 
 __all__ = ["KillResult", "kill_cycle", "main", "read_side"]
 
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         print(recorder.error, file=sys.stderr)
         code = 3
     else:
-        store.update_session(status="completed")
+        store.finish("completed")
         side.write("done")
     store.close()
     return code
@@ -277,9 +277,9 @@ def kill_cycle(
     n = gaps = 0
     missing_resp: list[int] = []
     complete = 0
-    with SessionStore.open(folder) as store:
+    with SessionReader.open(folder) as store:
         opened = True
-        integrity = store.query("PRAGMA integrity_check")[0][0] == "ok"
+        integrity = store.integrity_check() == "ok"
         t = store.sample_arrays(("t",))["t"]
         n = len(t)
         if n:
@@ -299,7 +299,7 @@ def kill_cycle(
         timeout=timeout_s,
         check=False,
     )
-    with SessionStore.open(folder) as store:
+    with SessionReader.open(folder) as store:
         trs = store.trials()
         done = all(tr["status"] == "complete" for tr in trs)
         status = store.session_info()["status"]

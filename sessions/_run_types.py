@@ -13,7 +13,7 @@ from experiment_protocols.loader import LoadedProtocol
 from experiment_protocols.model import Protocol
 from experiment_protocols.schedule import PlannedTrial, Schedule, StimulusRef
 from experiment_protocols.simulated_reader import SimulatedReader
-from sessions.store import SessionStore, session_dir
+from sessions.store import SessionReader, SessionStore, session_dir
 
 __all__ = [
     "RunConfig",
@@ -68,11 +68,13 @@ class RunResult:
     """How the session ended."""
 
     folder: Path
-    status: str  # completed | ended | aborted
+    status: str  # completed | ended | aborted | interrupted
     trials_total: int
     trials_complete: int
     message: str = ""
     problems: list[str] = dataclasses.field(default_factory=list)
+    #: the process exit code a stop signal calls for (130 SIGINT, 143 SIGTERM), else None
+    signal_exit: int | None = None
 
 
 def planned_from_store(store: SessionStore) -> list[PlannedTrial]:
@@ -103,8 +105,8 @@ def provenance() -> dict[str, Any]:
 
 def store_trials(folder: Path) -> list[str]:
     """Trial statuses of a stored session (opened read-only for the summary)."""
-    with SessionStore.open(folder) as s:
-        return [r[0] for r in s.query("SELECT status FROM trials ORDER BY id")]
+    with SessionReader.open(folder) as s:
+        return s.trial_statuses()
 
 
 def create_store(config: RunConfig, protocol: Protocol, schedule: Schedule) -> SessionStore:

@@ -23,7 +23,7 @@ from acquisition.ring_buffer import RingBuffer
 from acquisition.trackers import Tracker, TrackerEvent, create_tracker
 from calibration.geometry import ScreenGeometry
 from sessions.recorder import Recorder
-from sessions.store import SessionStore
+from sessions.store import SessionStore, with_recorded_session
 
 __all__ = ["Pipeline"]
 
@@ -82,7 +82,13 @@ class Pipeline:
         self.store = store
         self.geometry = geometry
         self.buffer = RingBuffer(capacity)
-        self.tracker = create_tracker(tracker_name, self.buffer, **(tracker_options or {}))
+        options, self._recording = with_recorded_session(tracker_name, dict(tracker_options or {}))
+        try:
+            self.tracker = create_tracker(tracker_name, self.buffer, **options)
+        except BaseException:
+            if self._recording is not None:
+                self._recording.close()
+            raise
         if rate_hz is not None:
             self.tracker.set_rate(rate_hz)
         self.stall_s = stall_s
@@ -170,6 +176,8 @@ class Pipeline:
                     outlet.close()
                 except Exception as exc:  # pragma: no cover - closing an outlet
                     problems.append(f"LSL outlet: {exc}")
+        if self._recording is not None:
+            self._recording.close()
         if self.recorder.error:
             problems.append(self.recorder.error)
         return problems

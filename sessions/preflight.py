@@ -17,7 +17,7 @@ from typing import Any
 
 from experiment_protocols.loader import LoadedProtocol, ProtocolError, load_protocol
 from experiment_protocols.schedule import StimulusRef, build_schedule
-from sessions.store import SessionStore, StoreError, session_dir
+from sessions.store import SessionReader, StoreError, lock_holder, session_dir
 
 __all__ = ["PreflightError", "PreflightResult", "estimate_bytes", "preflight"]
 
@@ -165,7 +165,13 @@ def preflight(
             except ValueError as exc:
                 problems.append(f"schedule: {exc}")
         db = folder / "session.sqlite"
-        if db.exists() and not resume:
+        holder = lock_holder(folder) if db.exists() else None
+        if holder is not None:
+            problems.append(
+                f"session: {folder} is being recorded by {holder.describe()}: wait for it to "
+                "end (or stop that process) before starting or resuming it"
+            )
+        elif db.exists() and not resume:
             problems.append(
                 f"session: a session already exists at {folder}: continue it with --resume, or "
                 f"start another with --session {session + 1}"
@@ -177,17 +183,22 @@ def preflight(
             )
         elif resume:
             try:
-                with SessionStore.open(db) as s:
-                    info = s.session_info()
-                    rows = s.query("SELECT COUNT(*), SUM(status = 'complete') FROM trials")
-                total, complete = int(rows[0][0] or 0), int(rows[0][1] or 0)
-                if total and complete >= total:
+                with SessionReader.open(db) as s:
+                    state = s.recording_state()
+                    total, complete = s.trial_progress()
+                if state == "completed":
                     problems.append(
-                        f"session: {folder} is already complete ({complete} of {total} trials): nothing to resume"
+                        f"session: {folder} is already completed ({complete} of {total} trials): "
+                        f"nothing to resume; start another with --session {session + 1}"
+                    )
+                elif total and complete >= total:
+                    notes.append(
+                        f"closing {folder}: all {total} trials were answered before it stopped "
+                        f"({state}); --resume marks it completed and re-runs nothing"
                     )
                 else:
                     notes.append(
-                        f"resuming {folder}: {complete} of {total} trials complete (status {info.get('status')})"
+                        f"resuming {folder}: {complete} of {total} trials complete ({state})"
                     )
             except Exception as exc:  # any reason the old session cannot be read
                 problems.append(f"session: cannot open {folder} to resume: {exc}")

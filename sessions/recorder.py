@@ -187,9 +187,10 @@ class Recorder:
         ``fixations`` rows as dicts (stored as they are).
 
         A fixation that arrives after the thread stopped or failed is counted in
-        ``stats.late_fixations`` and logged; it is written straight away if the store still
-        takes writes, else counted in ``stats.lost_fixations`` and a :class:`RuntimeError`
-        is raised (the fixation worker reports a sink that raises).
+        ``stats.late_fixations``. After a write error it is counted in
+        ``stats.lost_fixations`` (the error's message already tells). After a stop it is
+        written straight away if the store still takes writes, else counted as lost and a
+        :class:`RuntimeError` is raised (the fixation worker reports a sink that raises).
         """
         with self._accept_lock:
             if self._accepting:
@@ -201,7 +202,12 @@ class Recorder:
         if getattr(event, "kind", "end") != "end":
             return  # start/cancel events are never stored
         self.stats.late_fixations += 1
-        why = self.error or "the recorder was stopped"
+        if self.error is not None:
+            # the recording already stopped on a write error, and its message says so (and
+            # counts these): no traceback for each fixation that can no longer be stored
+            self.stats.lost_fixations += 1
+            return
+        why = "the recorder was stopped"
         if self.error is None and not self.store.closed:
             _log.warning("fixation arrived after the recorder stopped; writing it directly")
             try:
@@ -311,7 +317,7 @@ class Recorder:
             if row is None:
                 return
             if self._fix_cols is None:
-                self._fix_cols = {r[1] for r in self.store.query("PRAGMA table_info(fixations)")}
+                self._fix_cols = set(self.store.columns("fixations"))
             unknown = sorted(set(row) - self._fix_cols)
             if unknown:
                 raise ValueError(f"unknown fixations column(s) {unknown}")
@@ -356,6 +362,9 @@ class Recorder:
         if left:
             self.stats.lost_fixations += left
             _log.error("%d fixation(s) not stored: %s", left, self.error)
+        # a full disk: the store's reserved space makes room for the event and the final status
+        with contextlib.suppress(Exception):
+            self.store.release_reserve()
         # the database may refuse writes now: then the message is what counts
         with contextlib.suppress(Exception):
             self.store.add_event(

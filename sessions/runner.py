@@ -33,7 +33,8 @@ from sessions._run_types import (
     planned_from_store,
     store_trials,
 )
-from sessions.store import SessionStore
+from sessions.stop_signals import SessionInterrupted
+from sessions.store import SessionStore, StoreError
 from stimuli.layout import ImageLayout, fit_image
 
 __all__ = ["RunConfig", "RunResult", "SessionAbort", "SessionRunner", "planned_from_store"]
@@ -57,6 +58,8 @@ class SessionRunner:
         self.resume_info: dict[str, Any] = {}
         self.preloader: Any = None
         self._form_fixations: list[tuple[int, float]] = []
+        #: the stop signal that ended the run, if one did
+        self.interrupted_by: SessionInterrupted | None = None
 
     # ------------------------------------------------------------------ store
     def _open_store(self) -> tuple[SessionStore, list[PlannedTrial], set[int]]:
@@ -374,7 +377,7 @@ class SessionRunner:
         if out.escaped:
             sm.pause()
             return
-        onset = store.query("SELECT t_onset FROM trials WHERE id = ?", (trial.index,))[0][0]
+        onset = store.trial(trial.index)["t_onset"]
         resp = state.response(out.t, float(onset) if onset is not None else out.t)
         store.add_response(trial.index, trial.condition, out.t, **resp.to_store())
         self._t_last_response = out.t
@@ -412,13 +415,9 @@ class SessionRunner:
         """
         if self.store is None or not self._form_fixations:
             return
-        with self.store.transaction() as c:
+        with self.store.batch():
             for trial_id, t_offset in self._form_fixations:
-                c.execute(
-                    "UPDATE fixations SET trial_id = NULL, image_x = NULL, image_y = NULL "
-                    "WHERE trial_id = ? AND t_start >= ?",
-                    (trial_id, t_offset),
-                )
+                self.store.detach_fixations(trial_id, t_offset)
         self._form_fixations = []
 
     def _paused(self, step: Step) -> None:
@@ -448,6 +447,8 @@ class SessionRunner:
         self.store = store
         folder = store.folder
         cfg.log(f"session folder: {folder}")
+        if cfg.resume and self.resume_info.get("next_trial") is None:
+            return self._close_answered(store, len(trials))
         status, message = "aborted", ""
         problems: list[str] = []
         try:
@@ -468,7 +469,7 @@ class SessionRunner:
                     lsl=cfg.lsl,
                     rate_hz=cfg.rate_hz,
                 )
-            except (TrackerError, TypeError, ValueError) as exc:
+            except (TrackerError, StoreError, TypeError, ValueError) as exc:
                 raise SessionAbort(f"tracker {cfg.tracker!r} could not be set up: {exc}") from exc
             self.presenter = Presenter(
                 geometry, fullscreen=cfg.fullscreen, background=self.protocol.display.background
@@ -541,8 +542,11 @@ class SessionRunner:
             status, message = "aborted", str(exc)
             cfg.log(f"gazeread: session stopped: {exc}")
             self._say_on_screen("Session stopped", str(exc))
+        except SessionInterrupted as exc:
+            status, message = "interrupted", f"{exc} (the operator or the system stopped it)"
+            self.interrupted_by = exc
         except KeyboardInterrupt:
-            status, message = "aborted", "interrupted (Ctrl-C)"
+            status, message = "interrupted", "stopped by SIGINT (Ctrl-C)"
         except Exception as exc:
             status, message = "aborted", f"{type(exc).__name__}: {exc}"
             cfg.log(f"gazeread: session stopped by an unexpected error: {message}")
@@ -550,7 +554,26 @@ class SessionRunner:
         finally:
             problems = self._shutdown(status, message)
         n_done = sum(1 for t in store_trials(folder) if t == "complete")
-        return RunResult(folder, status, len(trials), n_done, message, problems)
+        signal_exit = None
+        if status == "interrupted":
+            signal_exit = self.interrupted_by.exit_code if self.interrupted_by else 130
+        return RunResult(folder, status, len(trials), n_done, message, problems, signal_exit)
+
+    def _close_answered(self, store: SessionStore, n_trials: int) -> RunResult:
+        """Close a resumed session whose every trial was answered before it stopped.
+
+        A process killed after the last answer never set the status: the session is marked
+        completed, with a ``session_end`` event, and nothing is shown or re-run.
+        """
+        message = "closed by --resume: every trial was answered before the recording stopped"
+        t = self.resume_info.get("last_t") or session_clock()
+        try:
+            store.add_event(float(t), "session_end", message, status="completed")
+            store.finish("completed")
+        finally:
+            store.close()
+        self.cfg.log(f"gazeread: {message}")
+        return RunResult(store.folder, "completed", n_trials, n_trials, message, [])
 
     def _say_on_screen(self, title: str, text: str) -> None:
         if self.presenter is None:
@@ -585,11 +608,13 @@ class SessionRunner:
             self.presenter.close()
         if self.store is not None:
             try:
-                stored = {"completed": "completed", "ended": "aborted", "aborted": "interrupted"}[
-                    status
-                ]
-                self.store.update_session(status=stored)
-                self.store.sync()
+                stored = {
+                    "completed": "completed",
+                    "ended": "aborted",
+                    "aborted": "interrupted",
+                    "interrupted": "interrupted",
+                }[status]
+                self.store.finish(stored)
             except Exception as exc:
                 problems.append(f"could not update the session status: {exc}")
             try:

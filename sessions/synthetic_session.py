@@ -227,9 +227,8 @@ def write_synthetic_session(
         )
         t = t_offset + response_s
     if complete:
-        store.update_session(status="completed")
+        store.finish("completed")
         store.close()
     else:
-        # leave it as a killed process would: no close, no checkpoint
-        store._conn.close()
+        store.close(checkpoint=False)  # left as a killed process leaves it
     return store.folder

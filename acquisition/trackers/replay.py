@@ -1,96 +1,68 @@
 """The replay tracker: a recorded session streamed live again, with its original timing.
 
-Samples are read from the session store in blocks and emitted through
+Samples are read from a recorded session in blocks and emitted through
 :meth:`Tracker._emit` when their time comes: sample ``i`` goes out at
 ``start + (t_i - t_first) / speed`` on the session clock and is re-stamped with that time
 (``device_ts`` keeps the original; ``flags`` gets ``REPLAYED``). Downstream readers (recorder,
 fixation detector, LSL outlet) cannot tell it from a live tracker, which is the point: tests,
 demos and LSL consumers without an eye tracker.
 
-Options: ``session`` (folder or ``session.sqlite``), ``speed`` (1 = real time, 2 = twice as
-fast, ``math.inf`` = as fast as the buffer takes it), and the part to play: ``t0``/``t1``
-(session-clock seconds of the recording) or ``trial`` (a trial id: its onset to offset).
-The session is read only; the store is opened by the tracker's own thread.
+Options: ``session`` (a :class:`RecordedSession`: the sessions layer opens the session's store
+read-only and hands it over; ``gazeread run --tracker replay --tracker-option session=PATH``
+does that), ``speed`` (1 = real time, 2 = twice as fast, ``math.inf`` = as fast as the buffer
+takes it), and the part to play: ``t0``/``t1`` (session-clock seconds of the recording) or
+``trial`` (a trial id: its onset to offset). This module reads no file itself: the acquisition
+layer knows nothing of the session store.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
 from acquisition.clock import session_clock
 from acquisition.ring_buffer import RingBuffer
-from acquisition.samples import SAMPLE_COLUMNS, SampleFlag, estimate_rate_hz, rows_to_samples
+from acquisition.samples import SampleFlag, estimate_rate_hz
 from acquisition.trackers.base import Availability, Tracker, TrackerError
 
-__all__ = ["ReplayTracker", "SessionSamples"]
+__all__ = ["RecordedSession", "ReplayTracker"]
 
-_BLOCK_S = 5.0  # seconds of recording read from the store at once
-
-#: Columns of the store's ``samples`` table (docs/session_store.md), in SAMPLE_DTYPE order.
-_COLS = ", ".join(SAMPLE_COLUMNS)
+_BLOCK_S = 5.0  # seconds of recording read at once
 
 
-class SessionSamples:
-    """Read-only access to a session database's samples and trials with plain ``sqlite3``.
+@runtime_checkable
+class RecordedSession(Protocol):
+    """What the replay tracker needs of a recorded session (read-only, thread-safe)."""
 
-    (The acquisition package does not import :mod:`sessions`; the schema is public.)
-    """
+    @property
+    def label(self) -> str:
+        """Where the recording is (for messages and the tracker's address)."""
+        ...
 
-    def __init__(self, path: str | Path) -> None:
-        p = Path(path)
-        db = p / "session.sqlite" if p.is_dir() else p
-        if not db.is_file():
-            raise TrackerError(
-                f"replay: no gazeread session at {p}: expected a session folder holding "
-                "session.sqlite"
-            )
-        self.path = db
-        try:
-            self._conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=10.0)
-            self._conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-        except sqlite3.Error as exc:
-            raise TrackerError(f"replay: {db} is not a readable session database: {exc}") from exc
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._conn.close()
-
-    def one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        """First row of a query."""
-        return self._conn.execute(sql, params).fetchone()
-
-    def tracker(self) -> dict[str, Any]:
-        """The session's ``tracker_json`` as a dict."""
-        row = self.one("SELECT tracker_json FROM session WHERE id = 1")
-        return json.loads(row[0]) if row and row[0] else {}
+    def tracker_info(self) -> dict[str, Any]:
+        """The recording's tracker description (``tracker_json``)."""
+        ...
 
     def time_range(self) -> tuple[float, float] | None:
-        """First and last sample time."""
-        a, b = self.one("SELECT MIN(t), MAX(t) FROM samples")
-        return None if a is None else (float(a), float(b))
+        """First and last sample time, None when there are no samples."""
+        ...
 
     def trial_window(self, trial: int) -> tuple[float | None, float | None] | None:
         """``(onset or start, offset)`` of a trial, None if there is no such trial."""
-        row = self.one("SELECT t_onset, t_start, t_offset FROM trials WHERE id = ?", (trial,))
-        if row is None:
-            return None
-        return (row[0] if row[0] is not None else row[1]), row[2]
+        ...
+
+    def trial_count(self) -> int:
+        """Number of trials."""
+        ...
 
     def samples(self, t0: float, t1: float) -> np.ndarray:
-        """Samples with ``t0 <= t < t1`` as SAMPLE_DTYPE rows."""
-        rows = self._conn.execute(
-            f"SELECT {_COLS} FROM samples WHERE t >= ? AND t < ? ORDER BY t", (t0, t1)
-        ).fetchall()
-        return rows_to_samples(rows)
+        """Samples with ``t0 <= t < t1`` as SAMPLE_DTYPE rows, in time order."""
+        ...
 
 
 class ReplayTracker(Tracker):
@@ -99,8 +71,8 @@ class ReplayTracker(Tracker):
     Parameters
     ----------
     buffer : RingBuffer
-    session : path
-        Session folder or its ``session.sqlite``.
+    session : RecordedSession
+        The recording (``sessions.store.recorded_session(PATH)`` opens a session folder).
     speed : float
         Playback speed factor, > 0 (``math.inf``: no pacing).
     t0, t1 : float, optional
@@ -121,7 +93,7 @@ class ReplayTracker(Tracker):
         self,
         buffer: RingBuffer,
         *,
-        session: str | Path,
+        session: RecordedSession,
         speed: float = 1.0,
         t0: float | None = None,
         t1: float | None = None,
@@ -135,27 +107,29 @@ class ReplayTracker(Tracker):
             raise TrackerError(f"replay: speed must be > 0 (math.inf for no pacing), got {speed!r}")
         if trial is not None and (t0 is not None or t1 is not None):
             raise TrackerError("replay: give either trial or t0/t1, not both")
-        src = SessionSamples(session)
-        try:
-            tracker: dict[str, Any] = src.tracker()
-            span = src.time_range()
-            if span is None:
-                raise TrackerError(f"replay: the session at {src.path.parent} holds no samples")
-            if trial is not None:
-                win = src.trial_window(trial)
-                if win is None:
-                    n = src.one("SELECT COUNT(*) FROM trials")[0]
-                    raise TrackerError(
-                        f"replay: the session at {src.path.parent} has no trial {trial!r} "
-                        f"(it has trials 0..{n - 1})"
-                    )
-                if win[0] is None:
-                    raise TrackerError(f"replay: trial {trial} was never shown")
-                t0, t1 = win
-            cols = src.samples(span[0], span[0] + 2.0)["t"]
-        finally:
-            src.close()
-        self.session_path = src.path
+        if not isinstance(session, RecordedSession):
+            raise TrackerError(
+                f"replay: session must be a recorded session opened by the sessions layer "
+                f"(sessions.store.recorded_session(PATH)), got {session!r}"
+            )
+        src = session
+        tracker: dict[str, Any] = src.tracker_info()
+        span = src.time_range()
+        if span is None:
+            raise TrackerError(f"replay: the session at {src.label} holds no samples")
+        if trial is not None:
+            win = src.trial_window(trial)
+            if win is None:
+                raise TrackerError(
+                    f"replay: the session at {src.label} has no trial {trial!r} "
+                    f"(it has trials 0..{src.trial_count() - 1})"
+                )
+            if win[0] is None:
+                raise TrackerError(f"replay: trial {trial} was never shown")
+            t0, t1 = win
+        cols = src.samples(span[0], span[0] + 2.0)["t"]
+        self.source = src
+        self.session_label = src.label
         self.speed = float(speed)
         self.t_begin = float(span[0] if t0 is None else max(t0, span[0]))
         self.t_end = float(span[1] + 1e-9 if t1 is None else t1)
@@ -173,9 +147,9 @@ class ReplayTracker(Tracker):
         self.info.rate_hz = rate
         self.info.model = f"replay of {tracker.get('model') or tracker.get('backend') or 'unknown'}"
         self.info.serial = str(tracker.get("serial") or "")
-        self.info.address = f"replay://{self.session_path}"
+        self.info.address = f"replay://{self.session_label}"
         self.info.extra = {
-            "session": str(self.session_path),
+            "session": self.session_label,
             "speed": self.speed,
             "t0": self.t_begin,
             "t1": self.t_end,
@@ -214,19 +188,15 @@ class ReplayTracker(Tracker):
         self._join_thread(5.0)
 
     def _run(self) -> None:
-        store = SessionSamples(self.session_path)
-        try:
-            while not self._stop_evt.is_set():
-                self._play_once(store)
-                if not self.loop:
-                    break
-        finally:
-            store.close()
+        while not self._stop_evt.is_set():
+            self._play_once(self.source)
+            if not self.loop:
+                break
         if not self._stop_evt.is_set():
             self._finished.set()
             self.post_event("replay_finished", "the replayed range ended", emitted=self.emitted)
 
-    def _play_once(self, store: SessionSamples) -> None:
+    def _play_once(self, store: RecordedSession) -> None:
         start_clock = self.clock()
         start_wall = time.monotonic()
         self._last_device_ts = None  # a loop restarts the gap detection

@@ -160,14 +160,16 @@ def run(args: argparse.Namespace) -> int:
         if args.seed is not None:
             opts["seed"] = args.seed
     from sessions.commands.run import parse_options
+    from sessions.store import StoreError, with_recorded_session
 
     try:
         opts.update(parse_options(args.tracker_option))
+        opts, _recording = with_recorded_session(args.tracker, opts)
         tracker = create_tracker(args.tracker, buffer, **opts)
         if args.rate is not None:
             tracker.set_rate(args.rate)
         tracker.start()
-    except (TrackerError, ValueError, TypeError, argparse.ArgumentTypeError) as exc:
+    except (TrackerError, ValueError, TypeError, StoreError, argparse.ArgumentTypeError) as exc:
         print(f"gazeread calibrate: {exc}", file=sys.stderr)
         return 2
     stamp = _dt.datetime.now().strftime("%Y%m%dT%H%M%S")

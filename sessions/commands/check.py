@@ -21,7 +21,7 @@ from sessions.quality import (
     sample_stats,
     session_verdict,
 )
-from sessions.store import SessionStore, StoreError, trial_window
+from sessions.store import SessionReader, StoreError, trial_window
 
 HELP = "data-quality report of a recorded session"
 
@@ -56,14 +56,13 @@ def _nominal_rate(info: dict[str, Any]) -> float | None:
 
 def check_session(path: str | Path, thresholds: QualityThresholds | None = None) -> dict[str, Any]:
     """Build the quality report of one session (a JSON-ready dict)."""
-    with SessionStore.open(path) as store:
+    with SessionReader.open(path) as store:
         info = store.session_info()
+        state = store.recording_state()
+        holder = store.lock_holder()
         rate = _nominal_rate(info)
-        # one packed validity column halves what SQLite hands to Python (2 M rows in ~1-2 s)
-        rows = store.query("SELECT t, left_valid + 2 * right_valid FROM samples ORDER BY t")
-        arr = np.array(rows, dtype=np.float64).reshape(len(rows), 2)
-        packed = arr[:, 1].astype(np.int64)
-        cols = {"t": arr[:, 0], "left_valid": packed & 1, "right_valid": (packed >> 1) & 1}
+        t_all, left_valid, right_valid = store.sample_validity()
+        cols = {"t": t_all, "left_valid": left_valid, "right_valid": right_valid}
         all_events = store.events()
         pauses = pauses_from_events(all_events)
         drops: list[tuple[float, int]] | None = device_drops_from_events(all_events)
@@ -80,7 +79,7 @@ def check_session(path: str | Path, thresholds: QualityThresholds | None = None)
         rate = overall.nominal_rate_hz
         trials = store.trials()
         responses = store.responses()
-        calibs = store._dicts("SELECT * FROM calibrations ORDER BY t, id")
+        calibs = store.calibrations()
         events = [
             e for e in all_events if e["kind"] in ("recording_error", "samples_lost", "interrupted")
         ]
@@ -127,11 +126,18 @@ def check_session(path: str | Path, thresholds: QualityThresholds | None = None)
         frame_drops=frame_drops,
         thresholds=thresholds,
     )
-    if info["status"] == "running":
+    if state == "recording" and holder is not None:
         warnings.insert(
             0,
-            "status is 'running': the recording never closed this session (it was killed or "
-            "crashed, or is still recording)",
+            f"being recorded right now by {holder.describe()}: this report covers what was "
+            "committed so far",
+        )
+    elif state == "killed":
+        warnings.insert(
+            0,
+            "killed: the recording process died without closing this session (its status "
+            "still says running); `gazeread run ... --resume` continues it, or closes it as "
+            "completed when every trial was answered",
         )
     o = overall.to_dict()
     return {
@@ -140,8 +146,13 @@ def check_session(path: str | Path, thresholds: QualityThresholds | None = None)
         "participant": info["participant"],
         "session_number": info["session_number"],
         "status": info["status"],
+        "state": state,
         "usable": usable,
-        "verdict": "usable" if usable else "NOT usable: " + "; ".join(problems),
+        "verdict": ("usable" if usable else "NOT usable: " + "; ".join(problems))
+        + {
+            "killed": " (killed, not closed: --resume closes it)",
+            "recording": " (so far: still recording)",
+        }.get(state, ""),
         "problems": problems,
         "warnings": warnings,
         "trials_total": len(trials),
@@ -194,7 +205,7 @@ def format_report(rep: dict[str, Any]) -> str:
     v = rep["validity_percent"]
     lines = [
         f"session {rep['session']}  ({rep['study']} / sub-{rep['participant']} / "
-        f"ses-{rep['session_number']}, status {rep['status']})",
+        f"ses-{rep['session_number']}, {rep['state']})",
         f"  trials complete {rep['trials_complete']}/{rep['trials_total']}, "
         f"responses {rep['responses']}",
         f"  samples {rep['samples']} over {_f(rep['duration_s'])} s, nominal "

@@ -114,48 +114,13 @@ def _next_participant(out: Path) -> str:
 
 def summarise_session(folder: Path) -> dict[str, Any]:
     """What a session holds: trials (complete), samples, fixations, answers (by condition)."""
-    from sessions.store import SessionStore
+    from sessions.store import SessionReader
 
-    with SessionStore.open(folder) as s:
-        q = s.query
-        trials = q("SELECT COUNT(*), SUM(status = 'complete') FROM trials")[0]
-        samples = q("SELECT COUNT(*), MIN(t), MAX(t) FROM samples")[0]
-        fix = q("SELECT COUNT(*), AVG(duration_ms) FROM fixations WHERE trial_id IS NOT NULL")[0]
-        fix_all = q("SELECT COUNT(*) FROM fixations")[0][0]
-        answers = q(
-            "SELECT r.condition, COUNT(*), "
-            "SUM(CASE WHEN r.condition = 'authenticity' THEN r.authenticity = t.authenticity END), "
-            "AVG(r.confidence), AVG(r.rt_s) FROM responses r JOIN trials t ON t.id = r.trial_id GROUP BY r.condition"
-        )
-        cal = q("SELECT kind, COUNT(*), AVG(accuracy_deg) FROM calibrations GROUP BY kind")
-        drops = q(
-            "SELECT SUM(dropped_frames), SUM(json_array_length(frame_intervals_json)) FROM trials"
-        )[0]
-        info = s.session_info()
-    duration = (samples[2] - samples[1]) if samples[0] else 0.0
-    return {
-        "folder": str(folder),
-        "status": info.get("status"),
-        "trials_total": int(trials[0] or 0),
-        "trials_complete": int(trials[1] or 0),
-        "samples": int(samples[0] or 0),
-        "recorded_s": float(duration or 0.0),
-        "fixations_in_trials": int(fix[0] or 0),
-        "fixations": int(fix_all or 0),
-        "mean_fixation_ms": float(fix[1] or 0.0),
-        "answers": {
-            c: {
-                "n": int(n),
-                "correct_authenticity": None if ok is None else int(ok),
-                "mean_confidence": conf,
-                "mean_rt_s": rt,
-            }
-            for c, n, ok, conf, rt in answers
-        },
-        "calibrations": {k: {"n": int(n), "mean_accuracy_deg": a} for k, n, a in cal},
-        "dropped_frames": int(drops[0] or 0),
-        "frames": int(drops[1] or 0),
-    }
+    with SessionReader.open(folder) as s:
+        counts = s.summary_counts()
+        status = s.session_info().get("status")
+    counts["frames"] = counts.pop("image_frames")
+    return {"folder": str(folder), "status": status, **counts}
 
 
 def _print_summary(s: dict[str, Any]) -> None:

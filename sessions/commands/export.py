@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sessions.store import SessionStore, StoreError, trial_window
+from sessions.store import SessionReader, StoreError, trial_window
 
 HELP = "export sessions to BIDS, GazeVaLM-style maps or REFLACX tables"
 FORMATS = ("bids", "gazevalm", "reflacx")
@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def _units(store: SessionStore, fmt: str) -> int:
+def _units(store: SessionReader, fmt: str) -> int:
     if fmt == "bids":
         return 2
     return sum(1 for tr in store.trials() if trial_window(tr)[0] is not None)
@@ -46,11 +46,11 @@ def export_sessions(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    stores: list[SessionStore] = []
+    stores: list[SessionReader] = []
     results: list[Any] = []
     try:
         for p in sessions:  # inside the try: the ones already open are closed if one fails
-            stores.append(SessionStore.open(p))
+            stores.append(SessionReader.open(p))
         total = sum(_units(s, fmt) for s in stores)
         with Progress(
             TextColumn("[bold]{task.description}"),

@@ -186,6 +186,8 @@ def run_session(
     """Build the runner from a preflight result and run it (shared with ``gazeread demo``)."""
     from experiment_protocols.simulated_reader import SimulatedReader
     from sessions.runner import RunConfig, SessionRunner
+    from sessions.stop_signals import SessionInterrupted, StopSignals
+    from sessions.store import StoreError
 
     if reader is None and args.auto_respond:
         reader = SimulatedReader(seed=args.seed or 0, viewing_s=(1.0, 2.0), response_s=(0.6, 1.2))
@@ -210,17 +212,28 @@ def run_session(
         lsl=args.lsl,
         tracker_options=dict(tracker_options or {}),
     )
-    result = SessionRunner(cfg).run()
+    try:
+        with StopSignals():
+            result = SessionRunner(cfg).run()
+    except SessionInterrupted as exc:  # before the session store was open: nothing recorded
+        print(f"gazeread: {exc} before the session started; nothing was recorded", file=sys.stderr)
+        return exc.exit_code
+    except StoreError as exc:  # refused: exists, being recorded, completed (one line)
+        print(f"gazeread: {exc}", file=sys.stderr)
+        return 2
     for p in result.problems:
         print(f"gazeread: warning: {p}", file=sys.stderr)
     verdict = {
         "completed": "complete",
         "ended": "ended early from the pause menu; continue it with --resume",
         "aborted": f"stopped: {result.message}; continue it with --resume",
+        "interrupted": f"interrupted ({result.message}); saved, continue it with --resume",
     }[result.status]
     print(
         f"gazeread: session {verdict} ({result.trials_complete} of {result.trials_total} trials)",
         file=sys.stderr,
     )
     print(result.folder)
+    if result.signal_exit is not None:
+        return result.signal_exit
     return 0 if result.status in ("completed", "ended") else 1

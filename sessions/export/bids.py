@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sessions.export.common import Progress, SessionData, bids_label, load_session
-from sessions.store import SessionStore, trial_window
+from sessions.store import SessionReader, trial_window
 
 __all__ = ["TASK", "export_bids", "write_dataset_files"]
 
@@ -110,7 +110,7 @@ def _gzip_text(path: str | Path) -> Iterator[io.TextIOWrapper]:
         yield text
 
 
-def _write_physio(store: SessionStore, data: SessionData, base: Path, t_first: float) -> None:
+def _write_physio(store: SessionReader, data: SessionData, base: Path, t_first: float) -> None:
     w, h = data.screen.width_px, data.screen.height_px
     with contextlib.ExitStack() as stack:
         handles = {
@@ -137,7 +137,7 @@ def _write_physio(store: SessionStore, data: SessionData, base: Path, t_first: f
                 df.to_csv(fh, sep="\t", header=False, index=False, na_rep="n/a")
 
 
-def _physioevents(data: SessionData, store: SessionStore) -> pd.DataFrame:
+def _physioevents(data: SessionData, store: SessionReader) -> pd.DataFrame:
     rows: list[tuple[Any, Any, Any, Any]] = []
     for f in store.fixations():
         rows.append((f["t_start"], round(f["t_end"] - f["t_start"], 6), "fixation", "n/a"))
@@ -282,7 +282,7 @@ def write_dataset_files(out: Path, sessions: list[SessionData]) -> None:
 
 
 def export_bids(
-    store: SessionStore, out: str | Path, progress: Progress | None = None
+    store: SessionReader, out: str | Path, progress: Progress | None = None
 ) -> list[Path]:
     """Export one session into the BIDS dataset at ``out``; returns the files written.
 

@@ -19,7 +19,7 @@ import numpy as np
 from acquisition.fixations._signal import average_eyes_px
 from acquisition.samples import estimate_rate_hz
 from calibration.geometry import ScreenGeometry
-from sessions.store import SessionStore, trial_window
+from sessions.store import SessionReader, trial_window
 from stimuli.layout import ImageLayout
 
 __all__ = [
@@ -127,7 +127,7 @@ def bids_label(value: Any) -> str:
     return out
 
 
-def load_session(store: SessionStore) -> SessionData:
+def load_session(store: SessionReader) -> SessionData:
     """Read what exporters need (everything but samples)."""
     info = store.session_info()
     screen_d = info.get("screen_json") or {}
@@ -151,13 +151,13 @@ def load_session(store: SessionStore) -> SessionData:
         screen=screen,
         trials=store.trials(),
         responses=responses,
-        calibrations=store._dicts("SELECT * FROM calibrations ORDER BY t, id"),
+        calibrations=store.calibrations(),
         events=store.events(),
         nominal_rate_hz=rate,
     )
 
 
-def iter_readings(store: SessionStore, data: SessionData | None = None) -> Iterator[Reading]:
+def iter_readings(store: SessionReader, data: SessionData | None = None) -> Iterator[Reading]:
     """Each trial that was shown (has an onset), with its samples and fixations."""
     data = data or load_session(store)
     for tr in data.trials:

@@ -37,7 +37,7 @@ from sessions.export.common import (
     load_session,
 )
 from sessions.maps import fixation_count_map, fixation_density_map, map_to_uint8, sigma_image_px
-from sessions.store import SessionStore
+from sessions.store import SessionReader
 
 __all__ = ["READINGS_COLUMNS", "export_gazevalm", "reading_row"]
 
@@ -217,7 +217,7 @@ def export_reading(r: Reading, folder: Path) -> pd.DataFrame:
 
 
 def export_gazevalm(
-    store: SessionStore, out: str | Path, progress: Progress | None = None
+    store: SessionReader, out: str | Path, progress: Progress | None = None
 ) -> list[dict[str, Any]]:
     """Export every reading of one session; returns the ``readings.csv`` rows."""
     out = Path(out)

@@ -30,7 +30,7 @@ from sessions.export.common import (
     iter_readings,
     load_session,
 )
-from sessions.store import SessionStore
+from sessions.store import SessionReader
 
 __all__ = ["FIXATION_COLUMNS", "GAZE_COLUMNS", "export_reflacx", "reading_tables"]
 
@@ -145,7 +145,7 @@ def reading_tables(r: Reading) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def export_reflacx(
-    store: SessionStore, out: str | Path, progress: Progress | None = None
+    store: SessionReader, out: str | Path, progress: Progress | None = None
 ) -> list[Path]:
     """Export every reading of one session; returns the folders written."""
     out = Path(out)

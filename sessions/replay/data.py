@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sessions.store import SessionStore
+from sessions.store import SessionReader
 from stimuli.layout import ImageLayout, fit_image
 
 __all__ = [
@@ -185,23 +185,14 @@ class TrialData:
 
 
 # ---------------------------------------------------------------------------- opening
-def open_for_reading(path: str | Path) -> SessionStore:
-    """Open a session to read it (it may still be recording: see :func:`release`)."""
-    return SessionStore.open(path)
+def open_for_reading(path: str | Path) -> SessionReader:
+    """Open a session read-only to replay it (it may still be recording)."""
+    return SessionReader.open(path)
 
 
-def release(store: SessionStore) -> None:
-    """Close a store opened only to read, without the WAL checkpoint of ``SessionStore.close``.
-
-    A TRUNCATE checkpoint blocks new writers while it waits for readers; a replay opened on a
-    session that is still recording must never stall the recorder, so a reader just drops its
-    connection (the recorder checkpoints when it closes).
-    """
-    if store.closed:
-        return
-    # SessionStore has no close-without-checkpoint yet: drop the connection ourselves
-    store._closed = True
-    store._conn.close()
+def release(store: SessionReader) -> None:
+    """Close a session opened by :func:`open_for_reading` (a reader never checkpoints)."""
+    store.close()
 
 
 # ---------------------------------------------------------------------------- summaries
@@ -224,7 +215,7 @@ def _answer_text(resp: dict[str, Any] | None) -> tuple[str, float | None, float 
     )
 
 
-def trial_summaries(store: SessionStore) -> list[TrialSummary]:
+def trial_summaries(store: SessionReader) -> list[TrialSummary]:
     """The trial list with answers, without touching the samples (fast on any session)."""
     info = store.session_info()
     reader = str(info.get("participant") or "")
@@ -252,11 +243,11 @@ def trial_summaries(store: SessionStore) -> list[TrialSummary]:
     return out
 
 
-def _trial_rows(store: SessionStore) -> dict[int, dict[str, Any]]:
+def _trial_rows(store: SessionReader) -> dict[int, dict[str, Any]]:
     return {int(tr["id"]): tr for tr in store.trials()}
 
 
-def _nominal_rate(store: SessionStore) -> float:
+def _nominal_rate(store: SessionReader) -> float:
     tracker = store.session_info().get("tracker_json") or {}
     for key in ("rate_hz", "rate", "sampling_rate_hz"):
         v = tracker.get(key) if isinstance(tracker, dict) else None
@@ -272,7 +263,7 @@ def _viewing_window(tr: dict[str, Any]) -> tuple[float | None, float | None]:
 
 
 def trial_quality(
-    store: SessionStore, trial: dict[str, Any], rate_hz: float | None = None
+    store: SessionReader, trial: dict[str, Any], rate_hz: float | None = None
 ) -> dict[str, Any]:
     """Data quality of a trial's viewing period (image onset to offset), from SQL aggregates.
 
@@ -284,21 +275,10 @@ def trial_quality(
     if a is None:
         return {"samples": 0}
     hi = b if b is not None else math.inf
-    n, lv, rv, anyv = store.query(
-        "SELECT COUNT(*), SUM(left_valid), SUM(right_valid), "
-        "SUM(CASE WHEN left_valid OR right_valid THEN 1 ELSE 0 END) "
-        "FROM samples WHERE t >= ? AND t < ?",
-        (a, hi),
-    )[0]
-    n = int(n or 0)
+    n, lv, rv, anyv = store.window_validity(a, hi)
     dropped = 0
     if n > 1 and rate and math.isfinite(rate):
-        row = store.query(
-            "SELECT SUM(ROUND(d * ?) - 1) FROM (SELECT t - LAG(t) OVER (ORDER BY t) AS d "
-            "FROM samples WHERE t >= ? AND t < ?) WHERE d > ?",
-            (rate, a, hi, 1.5 / rate),
-        )[0]
-        dropped = int(row[0] or 0)
+        dropped = store.window_dropped(a, hi, rate)
     pct = (lambda v: 100.0 * float(v or 0) / n) if n else (lambda v: math.nan)
     return {
         "samples": n,
@@ -372,7 +352,7 @@ def _load_pixels(path: str) -> tuple[NDArray[np.uint8] | None, str | None]:
 
 
 def load_trial(
-    store: SessionStore,
+    store: SessionReader,
     trial_id: int,
     *,
     with_image: bool = True,
@@ -404,41 +384,31 @@ def load_trial(
     t0 = float(t_start) if t_start is not None else t_onset
     if t_start is None and not math.isnan(t_onset):
         # no stored start: begin at the trial's fixation cross / drift check (within 30 s)
-        pre = store.query(
-            "SELECT MIN(t) FROM events WHERE trial_id = ? AND kind IN ('fixation_cross', "
-            "'drift_check') AND t >= ? AND t <= ?",
-            (trial_id, t_onset - _MAX_LEAD_S, t_onset),
-        )[0][0]
+        pre = store.first_trial_event_time(
+            trial_id, ("fixation_cross", "drift_check"), t_onset - _MAX_LEAD_S, t_onset
+        )
         if pre is not None:
-            t0 = float(pre)
-    resp = store.query("SELECT MAX(t_response) FROM responses WHERE trial_id = ?", (trial_id,))[0][
-        0
-    ]
+            t0 = pre
+    resp = store.last_response_time(trial_id)
     ends = [v for v in (resp, None if math.isnan(t_offset) else t_offset) if v is not None]
     if math.isnan(t0):
         raise ValueError(f"trial {trial_id} was never shown (status {tr.get('status')!r})")
     if ends:
         t1 = float(max(ends))
     else:  # shown but never finished: up to the next trial's start or the last sample
-        nxt = store.query(
-            "SELECT MIN(COALESCE(t_start, t_onset)) FROM trials WHERE COALESCE(t_start, t_onset) > ?",
-            (t0,),
-        )[0][0]
-        last = store.query("SELECT MAX(t) FROM samples WHERE t >= ?", (t0,))[0][0]
-        t1 = float(nxt) if nxt is not None else float(last if last is not None else t0 + 1.0)
+        nxt = store.next_trial_start(t0)
+        last = store.last_sample_time(t0)
+        t1 = nxt if nxt is not None else (last if last is not None else t0 + 1.0)
     t1 = max(t1, t0 + 1e-3)
 
     cols = ("t", "left_x", "left_y", "right_x", "right_y", "left_valid", "right_valid")
-    rows = store.query(
-        f"SELECT {', '.join(cols)} FROM samples WHERE t >= ? AND t <= ? ORDER BY t", (t0, t1)
-    )
-    arr = np.array(rows, dtype=np.float64).reshape(len(rows), len(cols))
-    t = np.ascontiguousarray(arr[:, 0])
+    arr = store.sample_arrays(cols, t0, t1, include_end=True)
+    t = np.ascontiguousarray(arr["t"])
     sw, sh = layout.screen_width, layout.screen_height
-    lv = arr[:, 5] > 0
-    rv = arr[:, 6] > 0
-    left = np.column_stack((arr[:, 1] * sw, arr[:, 2] * sh))
-    right = np.column_stack((arr[:, 3] * sw, arr[:, 4] * sh))
+    lv = arr["left_valid"] > 0
+    rv = arr["right_valid"] > 0
+    left = np.column_stack((arr["left_x"] * sw, arr["left_y"] * sh))
+    right = np.column_stack((arr["right_x"] * sw, arr["right_y"] * sh))
     left[~lv] = np.nan
     right[~rv] = np.nan
     if not (rate > 0):
@@ -465,12 +435,9 @@ def load_trial(
     fix = fix[np.isfinite(fix["x"]) & np.isfinite(fix["y"])]
 
     events: list[TimelineEvent] = []
-    for ev in store.query(
-        "SELECT t, kind, message FROM events WHERE t >= ? AND t <= ? ORDER BY t, id", (t0, t1)
-    ):
-        kind = str(ev[1])
-        label = kind.replace("_", " ") + (f": {ev[2]}" if ev[2] else "")
-        events.append(TimelineEvent(float(ev[0]), event_category(kind), label))
+    for t_ev, kind, message in store.events_between(t0, t1):
+        label = kind.replace("_", " ") + (f": {message}" if message else "")
+        events.append(TimelineEvent(t_ev, event_category(kind), label))
     if resp is not None and not any(e.category == "answer" for e in events):
         events.append(TimelineEvent(float(resp), "answer", "response"))
     events.sort(key=lambda e: e.t)

@@ -46,7 +46,7 @@ from sessions.replay.data import (
 )
 from sessions.replay.timeline import SPEEDS, Playhead, format_time
 from sessions.replay.timeline_widget import TimelineWidget
-from sessions.store import SessionStore
+from sessions.store import SessionReader
 
 __all__ = ["ReplayWindow", "TrialLoader"]
 
@@ -74,11 +74,11 @@ class TrialLoader(QObject):
     def __init__(self, session: Path) -> None:
         super().__init__()
         self.session = session
-        self._store: SessionStore | None = None
+        self._store: SessionReader | None = None
         self._summaries: dict[int, TrialSummary] = {}
         self._stop = False
 
-    def _db(self) -> SessionStore:
+    def _db(self) -> SessionReader:
         if self._store is None:
             self._store = open_for_reading(self.session)
         return self._store

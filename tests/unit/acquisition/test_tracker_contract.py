@@ -102,6 +102,7 @@ def contract_replay(
     contract_buffer: RingBuffer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ContractBackend]:
     """A recorded session (4 samples dropped every 100) streamed live again at 250 Hz."""
+    from sessions.store import recorded_session
     from sessions.synthetic_session import write_synthetic_session
 
     folder = write_synthetic_session(
@@ -113,10 +114,12 @@ def contract_replay(
         drop_run=4,
         batch_s=1.0,
     )
-    tr = tracker_class("replay")(contract_buffer, session=folder)  # type: ignore[call-arg]
+    source = recorded_session(folder)  # the sessions layer opens it, the tracker reads it
+    tr = tracker_class("replay")(contract_buffer, session=source)  # type: ignore[call-arg]
     # The recording drops 4 samples every 0.4 s: waiting half a second replays one such gap.
     yield ContractBackend(tr, 250.0, lambda: time.sleep(0.45))
     tr.stop()
+    source.close()
 
 
 @pytest.fixture(

@@ -17,7 +17,7 @@ import pytest
 from sessions.commands.export import export_sessions
 from sessions.export.common import ExportWarning
 from sessions.export.reflacx import FIXATION_COLUMNS, GAZE_COLUMNS
-from sessions.store import SessionStore, StoreError
+from sessions.store import SessionReader, SessionStore, StoreError
 from sessions.synthetic_session import write_synthetic_session
 
 
@@ -161,7 +161,7 @@ def test_scanpath_is_drawn_over_the_real_image(tmp_path: Path) -> None:
     if not dcm.exists():
         pytest.skip(f"real test data not found at {dcm}")
     folder = write_synthetic_session(tmp_path / "s", n_trials=1, trial_s=1.0, rate_hz=250.0)
-    with SessionStore.open(folder) as st:
+    with SessionStore.open_for_writing(folder) as st:
         st.update_trial(0, image_path=str(dcm))
     export_sessions([folder], "gazevalm", tmp_path / "out")
     png = next((tmp_path / "out").rglob("scanpath.png"))
@@ -173,15 +173,15 @@ def test_scanpath_is_drawn_over_the_real_image(tmp_path: Path) -> None:
 def test_export_closes_every_store_when_one_cannot_be_opened(
     sessions: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    opened: list[SessionStore] = []
-    real = SessionStore.open.__func__  # type: ignore[attr-defined]
+    opened: list[SessionReader] = []
+    real = SessionReader.open
 
-    def recording_open(cls: type[SessionStore], path: Any) -> SessionStore:
-        st = real(cls, path)
+    def recording_open(path: Any) -> SessionReader:
+        st = real(path)
         opened.append(st)
         return st
 
-    monkeypatch.setattr(SessionStore, "open", classmethod(recording_open))
+    monkeypatch.setattr(SessionReader, "open", staticmethod(recording_open))
     with pytest.raises(StoreError, match="no gazeread session"):
         export_sessions([*sessions, tmp_path / "missing"], "reflacx", tmp_path / "out")
     assert len(opened) == 2 and all(st.closed for st in opened)
@@ -193,7 +193,7 @@ def test_scanpath_background_uses_the_trial_display_window(tmp_path: Path) -> No
     ramp = np.tile(np.arange(1024) // 4, (1024, 1)).astype(np.uint8)  # grey 0..255, left->right
     Image.fromarray(ramp).save(tmp_path / "ramp.png")
     folder = write_synthetic_session(tmp_path / "s", n_trials=1, trial_s=1.0, rate_hz=250.0)
-    with SessionStore.open(folder) as st:
+    with SessionStore.open_for_writing(folder) as st:
         layout = json.loads(st.trials()[0]["layout_json"])
         # the runner stores the window shown next to the layout fields
         layout.update(window_center=128.0, window_width=2.0)
@@ -210,7 +210,7 @@ def test_scanpath_background_uses_the_trial_display_window(tmp_path: Path) -> No
 
 def test_export_error_exits_2_with_a_message_not_a_traceback(tmp_path: Path) -> None:
     folder = write_synthetic_session(tmp_path / "s", n_trials=1, trial_s=0.5, rate_hz=250.0)
-    with SessionStore.open(folder) as st:
+    with SessionStore.open_for_writing(folder) as st:
         st.update_session(screen_json={"width_px": "wide"})
     res = subprocess.run(
         [sys.executable, "-m", "sessions", "export", str(folder), "--format", "reflacx",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,17 +15,31 @@ from acquisition.ring_buffer import RingBuffer
 from acquisition.samples import SampleFlag
 from acquisition.trackers import TrackerError, create_tracker, tracker_class
 from acquisition.trackers.replay import ReplayTracker
-from sessions.store import SessionStore
+from sessions.store import (
+    RecordedSessionSource,
+    SessionStore,
+    StoreError,
+    recorded_session,
+    with_recorded_session,
+)
 from sessions.synthetic_session import write_synthetic_session
 
 
 @pytest.fixture(scope="module")
-def session(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("replay")
     return write_synthetic_session(root, n_trials=2, trial_s=0.6, rate_hz=250.0, drop_every=50)
 
 
-def test_replays_one_trial_with_its_timing(session: Any) -> None:
+@pytest.fixture
+def session(folder: Path) -> Iterator[RecordedSessionSource]:
+    """The recorded session as the sessions layer hands it to the replay tracker."""
+    src = recorded_session(folder)
+    yield src
+    src.close()
+
+
+def test_replays_one_trial_with_its_timing(session: Any, folder: Path) -> None:
     buf = RingBuffer(1 << 14)
     reader = buf.reader("test")
     tr = create_tracker("replay", buf, session=session, trial=1, speed=3.0, clock=time.monotonic)
@@ -36,7 +51,7 @@ def test_replays_one_trial_with_its_timing(session: Any) -> None:
     assert tr.wait_finished(10.0)
     tr.stop()
     got = reader.consume().samples
-    with SessionStore.open(session) as st:
+    with SessionStore.open(folder) as st:
         orig = st.trial_samples(1)
     assert len(got) == len(orig) == tr.emitted
     np.testing.assert_array_equal(got["device_ts"], orig["device_ts"])
@@ -50,8 +65,8 @@ def test_replays_one_trial_with_its_timing(session: Any) -> None:
     assert "samples_dropped" in kinds and kinds[-1] == "replay_finished"
 
 
-def test_time_range_and_unpaced(session: Any) -> None:
-    with SessionStore.open(session) as st:
+def test_time_range_and_unpaced(session: Any, folder: Path) -> None:
+    with SessionStore.open(folder) as st:
         span = st.sample_time_range()
     assert span is not None
     t0 = span[0]
@@ -81,8 +96,21 @@ def test_bad_options_are_explained(session: Any, opts: dict[str, Any], needle: s
 
 
 def test_missing_session_is_explained(tmp_path: Path) -> None:
-    with pytest.raises(TrackerError, match="no gazeread session"):
-        create_tracker("replay", RingBuffer(16), session=tmp_path)
+    with pytest.raises(StoreError, match="no gazeread session"):
+        recorded_session(tmp_path)
+
+
+def test_a_path_is_refused_by_the_acquisition_layer(folder: Path) -> None:
+    # the acquisition layer opens no session file itself: the sessions layer hands a source
+    with pytest.raises(TrackerError, match="opened by the sessions layer"):
+        create_tracker("replay", RingBuffer(16), session=folder)
+
+
+def test_pipeline_options_open_the_path(folder: Path) -> None:
+    opts, src = with_recorded_session("replay", {"session": str(folder), "speed": 2.0})
+    assert src is not None and opts["session"] is src and opts["speed"] == 2.0
+    src.close()
+    assert with_recorded_session("simulated", {"session": "x"}) == ({"session": "x"}, None)
 
 
 def test_stop_midway_is_clean(session: Any) -> None:

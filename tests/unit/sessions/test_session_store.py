@@ -10,10 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from acquisition.samples import SAMPLE_DTYPE, empty_samples
+from acquisition.samples import SAMPLE_COLUMNS, SAMPLE_DTYPE, empty_samples
 from sessions.provenance import collect_provenance
 from sessions.store import (
-    SAMPLE_COLUMNS,
     SessionExistsError,
     SessionStore,
     StoreError,
@@ -195,7 +194,7 @@ class _Conns:
     """Records every connection the store module opens (to check none is left open)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, factory: Any = sqlite3.Connection) -> None:
-        import sessions.store as store_mod
+        import sessions.store.rows as store_mod
 
         self.conns: list[sqlite3.Connection] = []
         real = sqlite3.connect

@@ -127,7 +127,7 @@ def test_spans() -> None:
 
 def test_without_a_stored_start_the_trial_begins_at_its_drift_check(tmp_path: Path) -> None:
     folder = make_session(tmp_path, n_trials=1)
-    with SessionStore.open(folder) as store:
+    with SessionStore.open_for_writing(folder) as store:
         tr = store.trials()[0]
         store.update_trial(0, t_start=None)
         store.add_event(tr["t_onset"] - 0.3, "drift_check", "ok", trial_id=0, passed=True)

@@ -1,4 +1,4 @@
-"""Plain helpers of the session store: errors, folder names, the connection, rows <-> SQL values."""
+"""Plain helpers of the session store: folder names, connections, rows <-> SQL values."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from sessions.store.errors import StoreError
+
 __all__ = [
-    "SessionExistsError",
-    "StoreError",
     "connect",
+    "connect_read_only",
     "samples_to_rows",
     "session_dir",
     "trial_window",
@@ -23,25 +24,36 @@ __all__ = [
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-class StoreError(RuntimeError):
-    """The session store could not be created, written or read; the message says why."""
-
-
-class SessionExistsError(StoreError):
-    """A session folder already holds a session: resume it or pick another number."""
-
-
 def connect(path: Path) -> sqlite3.Connection:
-    """A connection to the session database at ``path``: WAL, synchronous=NORMAL, foreign keys.
+    """The writer's connection to the session database: WAL, synchronous=NORMAL, foreign keys.
 
-    WAL with synchronous=NORMAL is durable at checkpoints; ``SessionStore.sync`` makes a
-    committed response durable at once. Shared between threads (the store has its own lock).
+    WAL with synchronous=NORMAL makes every commit survive a killed process; a durable commit
+    (``SessionStore.transaction(durable=True)``) runs with synchronous=FULL, which fsyncs the
+    WAL, so it also survives a power cut. Shared between threads (the store has its own lock).
     """
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection (URI ``mode=ro``): it can never write, checkpoint or delete files.
+
+    A reader of a live session sees every transaction committed before each of its queries
+    began (WAL snapshot isolation) and never blocks the writer.
+    """
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    conn = sqlite3.connect(
+        uri, uri=True, check_same_thread=False, isolation_level=None, timeout=10.0
+    )
+    try:
+        conn.execute("PRAGMA query_only=ON")
     except BaseException:
         conn.close()
         raise
