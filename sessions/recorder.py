@@ -19,7 +19,6 @@ import dataclasses
 import logging
 import math
 import queue
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -322,13 +321,7 @@ class Recorder:
             if unknown:
                 raise ValueError(f"unknown fixations column(s) {unknown}")
             self.store.add_fixations([row])
-        except (
-            StoreError,
-            sqlite3.IntegrityError,
-            sqlite3.InterfaceError,
-            ValueError,
-            TypeError,
-        ) as exc:
+        except (StoreError, ValueError, TypeError) as exc:
             t = getattr(ev, "t_emitted", None)
             if not isinstance(t, float) or not math.isfinite(t):
                 t = self.stats.last_t if math.isfinite(self.stats.last_t) else 0.0

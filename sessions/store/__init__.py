@@ -5,7 +5,7 @@
 opens the database.
 """
 
-from acquisition.samples import rows_to_samples
+from acquisition.samples import SAMPLE_COLUMNS, rows_to_samples
 from sessions.provenance import collect_provenance
 from sessions.store.errors import SessionExistsError, SessionLockedError, StoreError
 from sessions.store.lock import LOCK_NAME, LockHolder, SessionLock, lock_holder
@@ -20,6 +20,7 @@ from sessions.store.writer import SessionStore
 
 __all__ = [
     "LOCK_NAME",
+    "SAMPLE_COLUMNS",
     "SCHEMA_VERSION",
     "LockHolder",
     "RecordedSessionSource",

@@ -352,10 +352,15 @@ class SessionStore(SessionReader):
     def _insert(self, table: str, row: dict[str, Any], what: str) -> int:
         keys = list(row)
         self._check_columns(table, keys, what)
-        cur = self._conn.execute(
-            f"INSERT INTO {table} ({', '.join(keys)}) VALUES ({', '.join('?' * len(keys))})",
-            [_to_sql(row[k]) for k in keys],
-        )
+        try:
+            cur = self._conn.execute(
+                f"INSERT INTO {table} ({', '.join(keys)}) VALUES ({', '.join('?' * len(keys))})",
+                [_to_sql(row[k]) for k in keys],
+            )
+        except sqlite3.InterfaceError as exc:  # a value SQLite cannot store (an object, ...)
+            raise StoreError(
+                f"{self.path}: a {what} has a value that cannot be stored: {exc}"
+            ) from exc
         return int(cur.lastrowid or 0)
 
     def add_trials(self, trials: Iterable[dict[str, Any]]) -> None:

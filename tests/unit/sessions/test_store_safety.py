@@ -265,3 +265,19 @@ def test_errors_are_one_line(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no gazeread session") as info:
         SessionReader.open(tmp_path)
     assert "\n" not in str(info.value)
+
+
+def test_only_the_store_talks_sql() -> None:
+    """No module outside sessions/store imports sqlite3 or asks the store ad-hoc SQL."""
+    import re
+
+    root = Path(__file__).resolve().parents[3]
+    pattern = re.compile(r"import sqlite3|\.query\(|\._conn\b|\._dicts\(")
+    offenders = []
+    for pkg in ("acquisition", "calibration", "stimuli", "experiment_protocols", "sessions"):
+        for f in (root / pkg).rglob("*.py"):
+            if f.is_relative_to(root / "sessions" / "store"):
+                continue
+            if pattern.search(f.read_text(encoding="utf-8")):
+                offenders.append(str(f.relative_to(root)))
+    assert offenders == []
