@@ -43,7 +43,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.functional._sessions_helpers import write_small_protocol, write_small_stimuli  # noqa: E402
+from tests.functional._sessions_helpers import (  # noqa: E402
+    count_live,
+    run_command,
+    write_small_protocol,
+    write_small_stimuli,
+)
 
 PARTICIPANT = "P01"
 
@@ -106,11 +111,7 @@ READERS = ("sqlite3", "pandas", "check", "replay", "export")
 
 
 def _cmd(protocol: Path, manifest: Path, out: Path, *extra: str) -> list[str]:
-    return [
-        sys.executable, "-m", "sessions", "run", "--protocol", str(protocol), "--stimuli",
-        str(manifest), "--tracker", "simulated", "--participant", PARTICIPANT, "--out", str(out),
-        "--auto-respond", "--windowed", "--screen", "1024x640", "--rate", "300", "--no-lsl", *extra,
-    ]  # fmt: skip
+    return run_command(protocol, manifest, out, PARTICIPANT, *extra)
 
 
 def _folder(out: Path) -> Path:
@@ -122,14 +123,7 @@ def _ro(db: Path) -> sqlite3.Connection:
 
 
 def _answers(db: Path) -> int:
-    try:
-        con = _ro(db)
-        try:
-            return int(con.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return 0
+    return count_live(db, "SELECT COUNT(*) FROM responses")
 
 
 def _wait_for(pred: Any, timeout: float) -> bool:

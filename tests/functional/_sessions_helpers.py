@@ -76,3 +76,32 @@ def write_small_protocol(folder: Path) -> Path:
     p = folder / "small.toml"
     p.write_text(SMALL_PROTOCOL, encoding="utf-8")
     return p
+
+
+def run_command(
+    protocol: Path, manifest: Path, out: Path, participant: str, *extra: str
+) -> list[str]:
+    """``gazeread run`` of the small protocol: simulated tracker and reader, small window, no LSL."""
+    import sys
+
+    return [
+        sys.executable, "-m", "sessions", "run", "--protocol", str(protocol), "--stimuli", str(manifest),
+        "--tracker", "simulated", "--participant", participant, "--out", str(out), "--auto-respond",
+        "--windowed", "--screen", "1024x640", "--rate", "300", "--no-lsl", *extra,
+    ]  # fmt: skip
+
+
+def count_live(db: Path, sql: str) -> int:
+    """One count from a session that may be recording (read-only URI; 0 when not readable yet)."""
+    import sqlite3
+
+    if not db.exists():
+        return 0
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1.0)
+        try:
+            return int(con.execute(sql).fetchone()[0] or 0)
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return 0

@@ -5,40 +5,27 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.functional._sessions_helpers import write_small_protocol, write_small_stimuli
+from tests.functional._sessions_helpers import (
+    count_live,
+    run_command,
+    write_small_protocol,
+    write_small_stimuli,
+)
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
 
 def _cmd(protocol: Path, manifest: Path, out: Path, *extra: str) -> list[str]:
-    return [
-        sys.executable, "-m", "sessions", "run", "--protocol", str(protocol), "--stimuli", str(manifest),
-        "--tracker", "simulated", "--participant", "P02", "--out", str(out), "--auto-respond",
-        "--windowed", "--screen", "1024x640", "--rate", "300", "--no-lsl", *extra,
-    ]  # fmt: skip
+    return run_command(protocol, manifest, out, "P02", *extra)
 
 
 def _complete(db: Path) -> int:
-    import sqlite3
-
-    if not db.exists():
-        return 0
-    try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1.0)
-        try:
-            return int(
-                con.execute("SELECT COUNT(*) FROM trials WHERE status = 'complete'").fetchone()[0]
-            )
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return 0
+    return count_live(db, "SELECT COUNT(*) FROM trials WHERE status = 'complete'")
 
 
 def test_killed_session_resumes_and_completes(tmp_path: Path) -> None:
