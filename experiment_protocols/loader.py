@@ -23,6 +23,7 @@ from experiment_protocols.model import (
     Condition,
     DiagnosticForm,
     Display,
+    Privacy,
     Protocol,
     ProtocolError,
     Randomisation,
@@ -160,6 +161,7 @@ _SECTIONS = {
     "breaks",
     "randomisation",
     "display",
+    "privacy",
     "conditions",
     "blocks",
 }
@@ -291,6 +293,7 @@ def parse_protocol(text: str, *, source: str = "<protocol>", default_name: str =
                 Randomisation, ctx.table(data, "randomisation", ""), "randomisation."
             ),
             display=ctx.build(Display, disp, "display."),
+            privacy=ctx.build(Privacy, ctx.table(data, "privacy", ""), "privacy."),
         )
     except ProtocolFileError:
         raise

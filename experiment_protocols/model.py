@@ -24,6 +24,7 @@ __all__ = [
     "Condition",
     "DiagnosticForm",
     "Display",
+    "Privacy",
     "Protocol",
     "ProtocolError",
     "Randomisation",
@@ -363,6 +364,35 @@ class Display:
 
 
 @dataclasses.dataclass(frozen=True)
+class Privacy:
+    """What a session lets out (``[privacy]``; docs/privacy.md).
+
+    Attributes
+    ----------
+    lsl_scope : {"network", "local"}
+        Who can find the session's LSL streams: ``network`` (the lab network, as LSL does by
+        default) or ``local`` (discovery on this computer only). ``--lsl-scope`` overrides it.
+    require_deidentified : bool
+        Refuse to start when a stimulus DICOM carries attributes that identify a patient (the
+        DICOM PS3.15 basic profile's list); otherwise they are reported as a warning.
+    """
+
+    lsl_scope: Literal["network", "local"] = "network"
+    require_deidentified: bool = False
+
+    def __post_init__(self) -> None:
+        if self.lsl_scope not in ("network", "local"):
+            raise ProtocolError(
+                f"lsl_scope must be 'network' or 'local', got {self.lsl_scope!r}", "lsl_scope"
+            )
+        if not isinstance(self.require_deidentified, bool):
+            raise ProtocolError(
+                f"require_deidentified must be true or false, got {self.require_deidentified!r}",
+                "require_deidentified",
+            )
+
+
+@dataclasses.dataclass(frozen=True)
 class Protocol:
     """A whole study design.
 
@@ -377,7 +407,7 @@ class Protocol:
         Text of the first screen.
     conditions : dict of str to Condition
     blocks : tuple of Block
-    timing, recalibration, breaks, randomisation, display : settings
+    timing, recalibration, breaks, randomisation, display, privacy : settings
     """
 
     name: str
@@ -391,6 +421,7 @@ class Protocol:
     breaks: Breaks = dataclasses.field(default_factory=Breaks)
     randomisation: Randomisation = dataclasses.field(default_factory=Randomisation)
     display: Display = dataclasses.field(default_factory=Display)
+    privacy: Privacy = dataclasses.field(default_factory=Privacy)
 
     def __post_init__(self) -> None:
         import re

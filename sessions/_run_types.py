@@ -52,6 +52,8 @@ class RunConfig:
     seed: int | None = None
     reader: SimulatedReader | None = None
     lsl: bool = True
+    #: who can find the LSL streams: network or local (liblsl is configured before the run)
+    lsl_scope: str = "network"
     #: what the pause menu answers by itself in unattended runs (tests use "end")
     auto_pause_choice: str = "resume"
     windows: dict[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
@@ -137,5 +139,6 @@ def create_store(config: RunConfig, protocol: Protocol, schedule: Schedule) -> S
             "block_order": list(schedule.block_order),
             "participant_number": schedule.participant_number,
             "protocol_source": config.protocol.source,
+            "lsl_scope": config.lsl_scope,
         },
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -62,11 +63,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     module = importlib.import_module(COMMANDS[args.command][0])
+    # Everything gazeread writes (sessions, exports, calibrations) is readable by its owner
+    # only: gaze, answers and pupils are personal data (docs/privacy.md says how to share).
+    umask = os.umask(0o077)
     try:
         return int(module.run(args) or 0)
     except KeyboardInterrupt:
         print("gazeread: interrupted", file=sys.stderr)
         return 130
+    finally:
+        os.umask(umask)
 
 
 if __name__ == "__main__":

@@ -108,10 +108,20 @@ def preflight(
     mpath = Path(manifest)
     mtext, msha = "", ""
     try:
-        from stimuli.manifest import ManifestError, load_manifest
+        from stimuli.manifest import ManifestError, check_manifest
 
+        strict = bool(loaded and loaded.protocol.privacy.require_deidentified)
         try:
-            m = load_manifest(mpath, check_images=True)
+            m = check_manifest(mpath, check_images=True, require_deidentified=strict)
+            if m.problems:
+                raise ManifestError(m.path, m.problems)
+            if not strict:  # identifying DICOM headers: said now, all at once, per file
+                for image_id, attrs in m.identifying.items():
+                    notes.append(
+                        f"privacy: stimulus {image_id!r} is a DICOM whose header identifies a "
+                        f"patient ({', '.join(attrs)}); de-identify it, or set [privacy] "
+                        "require_deidentified = true to refuse such files"
+                    )
             mpath = Path(m.path)
             mtext = mpath.read_text(encoding="utf-8")
             msha = m.sha256

@@ -458,7 +458,14 @@ class SessionRunner:
             opts = dict(cfg.tracker_options)
             if "screen" in inspect.signature(tracker_class(cfg.tracker).__init__).parameters:
                 opts.setdefault("screen", geometry)
-            ident = f"gazeread-{self.protocol.study}-{cfg.participant}-ses{cfg.session}"
+            # a pseudonymous uid, never the participant label, names the streams (privacy)
+            uid = store.session_uid() or "unknown"
+            ident = f"gazeread-{uid}"
+            if cfg.lsl:
+                cfg.log(
+                    f"LSL streams: source_id {ident}-gaze, -markers, -fixations (scope "
+                    f"{cfg.lsl_scope}); follow them with: gazeread console --source {uid}"
+                )
             try:  # the tracker first: a device problem ends the run before any window opens
                 self.pipeline = Pipeline(
                     cfg.tracker,
@@ -512,7 +519,7 @@ class SessionRunner:
                 study=self.protocol.study,
                 n_trials=len(trials),
                 resumed=cfg.resume,
-                participant=cfg.participant,
+                session_uid=store.session_uid(),
             )
             handlers: dict[State, Callable[[Step], None]] = {
                 State.WELCOME: self._welcome,

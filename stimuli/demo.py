@@ -194,8 +194,10 @@ def write_phantom_dicom(
     ds.Modality = "CR"
     ds.BodyPartExamined = "CHEST"
     ds.ViewPosition = "PA"
-    ds.PatientName = "PHANTOM^DEMO"
-    ds.PatientID = "GAZEREAD-DEMO"
+    ds.PatientName = ""  # a phantom: no patient (and nothing for the identity check to find)
+    ds.PatientID = ""
+    ds.PatientIdentityRemoved = "YES"
+    ds.DeidentificationMethod = "procedural phantom written by gazeread: no patient"
     ds.StudyDescription = "gazeread demo phantom (not a real patient)"
     ds.ImageComments = "procedural phantom, not a real radiograph; findings: " + (
         ", ".join(findings) or "none"

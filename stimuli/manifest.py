@@ -174,6 +174,8 @@ class ManifestCheck:
     warnings: list[ManifestProblem]
     images: list[ImageSummary]
     sha256: str
+    #: image id -> DICOM attributes that still identify a patient (names only, no values)
+    identifying: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -205,7 +207,9 @@ class ManifestCheck:
         }
 
 
-def load_manifest(path: str | Path, *, check_images: bool = True) -> Manifest:
+def load_manifest(
+    path: str | Path, *, check_images: bool = True, require_deidentified: bool = False
+) -> Manifest:
     """Read and validate a manifest; raise :class:`ManifestError` listing every problem.
 
     Parameters
@@ -215,18 +219,24 @@ def load_manifest(path: str | Path, *, check_images: bool = True) -> Manifest:
     check_images : bool
         Also decode every image (catches undecodable or non-image files before a session
         starts; costs one full load per image).
+    require_deidentified : bool
+        A DICOM whose header still identifies a patient is a problem, not a warning.
 
     Returns
     -------
     Manifest
     """
-    result = check_manifest(path, check_images=check_images)
+    result = check_manifest(
+        path, check_images=check_images, require_deidentified=require_deidentified
+    )
     if result.problems:
         raise ManifestError(result.path, result.problems)
     return Manifest(path=result.path, entries=result.entries, sha256=result.sha256)
 
 
-def check_manifest(path: str | Path, *, check_images: bool = True) -> ManifestCheck:
+def check_manifest(
+    path: str | Path, *, check_images: bool = True, require_deidentified: bool = False
+) -> ManifestCheck:
     """Validate a manifest and return everything found (never raises for content problems).
 
     Parameters
@@ -234,7 +244,11 @@ def check_manifest(path: str | Path, *, check_images: bool = True) -> ManifestCh
     path : str or Path
         The manifest file.
     check_images : bool
-        Decode every image that exists (see :func:`load_manifest`).
+        Decode every image that exists (see :func:`load_manifest`), and read every DICOM
+        header for attributes that identify a patient
+        (:mod:`stimuli.deidentification`; reported per file, all at once).
+    require_deidentified : bool
+        Report such a DICOM as a problem instead of a warning.
 
     Returns
     -------
@@ -250,6 +264,7 @@ def check_manifest(path: str | Path, *, check_images: bool = True) -> ManifestCh
         problems.append(ManifestProblem(name, line, column, message))
 
     empty = ManifestCheck(mpath, [], problems, warns, [], "")
+    identifying: dict[str, list[str]] = {}
     if not mpath.is_file():
         problem(None, None, "manifest file not found" if not mpath.exists() else "is not a file")
         return empty
@@ -412,6 +427,20 @@ def check_manifest(path: str | Path, *, check_images: bool = True) -> ManifestCh
                         )
                     )
                 seen_hashes.setdefault(img.sha256, image_id)
+                if img.kind == "dicom":
+                    ident = _identifying(img_path)
+                    if ident:
+                        identifying[image_id] = ident
+                        msg = (
+                            f"{rel}: DICOM attributes that identify a patient: "
+                            f"{', '.join(ident)} (values not shown). De-identify the file "
+                            "(DICOM PS3.15 basic profile: remove them or write dummy values) "
+                            "before showing it in a study"
+                        )
+                        if require_deidentified:
+                            problem(line, "path", msg + " ([privacy] require_deidentified)")
+                        else:
+                            warns.append(ManifestProblem(name, line, "path", msg))
                 images.append(
                     ImageSummary(
                         image_id, img.kind, img.width, img.height, img.bit_depth, img.photometric,
@@ -427,7 +456,16 @@ def check_manifest(path: str | Path, *, check_images: bool = True) -> ManifestCh
             )
     if not seen_ids and not missing and not problems:
         problem(None, None, "lists no images")
-    return ManifestCheck(mpath, entries, problems, warns, images, digest)
+    return ManifestCheck(mpath, entries, problems, warns, images, digest, identifying)
+
+
+def _identifying(path: Path) -> list[str]:
+    from stimuli.deidentification import identifying_attributes_of_file
+
+    try:
+        return identifying_attributes_of_file(path)
+    except Exception:  # the image decoded: a header that cannot be re-read is not a leak
+        return []
 
 
 def write_manifest(path: str | Path, rows: list[dict[str, Any]]) -> Path:

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sessions.commands.run import add_lsl_scope
+
 __all__ = ["HELP", "add_arguments", "run", "summarise_session"]
 
 HELP = "run a full reading session on built-in images with the simulated tracker and reader"
@@ -54,6 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-lsl", dest="lsl", action="store_false", help="do not open LSL outlets"
     )
+    add_lsl_scope(parser)
 
 
 def _virtual_display(size: tuple[int, int]) -> tuple[Any, str]:
@@ -79,21 +82,6 @@ def _virtual_display(size: tuple[int, int]) -> tuple[Any, str]:
         disp,
         f"no display found: running on a virtual display (Xvfb {size[0]}x{size[1]}, DISPLAY={os.environ.get('DISPLAY')})",
     )
-
-
-def _quiet_liblsl() -> None:
-    """Keep liblsl's INFO lines off the demo's terminal (unless the user configured liblsl)."""
-    if "LSLAPICFG" in os.environ:
-        return
-    import tempfile
-
-    cfg = Path(tempfile.gettempdir()) / "gazeread-demo-lsl_api.cfg"
-    try:
-        if not cfg.exists():
-            cfg.write_text("[log]\nlevel = -2\n", encoding="utf-8")
-        os.environ["LSLAPICFG"] = str(cfg)
-    except OSError:  # a read-only temp folder only costs a few log lines
-        return
 
 
 def _demo_stimuli(folder: Path, seed: int) -> Path:
@@ -155,7 +143,13 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     size = _SCREEN
-    _quiet_liblsl()
+    from acquisition.lsl_config import LslConfigError, configure_liblsl
+
+    try:  # keep liblsl's INFO lines off the demo's terminal
+        configure_liblsl(args.lsl_scope or "network", quiet=True)
+    except LslConfigError as exc:
+        print(f"gazeread demo: {exc}", file=sys.stderr)
+        return 2
     try:
         disp, msg = _virtual_display(size)
     except RuntimeError as exc:
@@ -193,6 +187,7 @@ def run(args: argparse.Namespace) -> int:
         ns = argparse.Namespace(
             tracker="simulated", participant=participant, session=1, out=str(out), resume=False,
             auto_respond=True, fullscreen=args.fullscreen, rate=args.rate, seed=args.seed, lsl=args.lsl,
+            lsl_scope=args.lsl_scope,
         )  # fmt: skip
         reader = SimulatedReader(
             seed=args.seed, accuracy=0.8, viewing_s=(2.5, 4.0), response_s=(1.0, 2.0)

@@ -22,6 +22,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", required=True, choices=FORMATS, help="what to write")
     parser.add_argument("--out", required=True, type=Path, help="output folder (created)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--pseudonymise",
+        action="store_true",
+        help="participants become sub-01, sub-02, ...; the key goes to a separate file (--key)",
+    )
+    parser.add_argument(
+        "--key",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="pseudonym key CSV, never inside --out (default: <out>-pseudonym-key.csv beside "
+        "it; an existing key is reused and extended)",
+    )
 
 
 def _units(store: SessionReader, fmt: str) -> int:
@@ -31,9 +44,17 @@ def _units(store: SessionReader, fmt: str) -> int:
 
 
 def export_sessions(
-    sessions: Sequence[str | Path], fmt: str, out: str | Path, *, show_progress: bool = False
+    sessions: Sequence[str | Path],
+    fmt: str,
+    out: str | Path,
+    *,
+    show_progress: bool = False,
+    pseudonym_key: Path | None = None,
 ) -> list[Any]:
     """Export ``sessions`` to ``out`` in format ``fmt``; returns what each exporter returned.
+
+    With ``pseudonym_key`` (a file outside ``out``) participants are exported as ``sub-01``,
+    ``sub-02``, ... and the key is written (or extended) there.
 
     Raises :class:`~sessions.store.StoreError` for an unreadable session,
     :class:`~sessions.export.common.ExportError` for one that cannot be exported and
@@ -51,6 +72,14 @@ def export_sessions(
     try:
         for p in sessions:  # inside the try: the ones already open are closed if one fails
             stores.append(SessionReader.open(p))
+        if pseudonym_key is not None:
+            from sessions.export.pseudonyms import load_key, pseudonym_map, write_key
+
+            labels = [str(st.session_info()["participant"]) for st in stores]
+            mapping = pseudonym_map(labels, load_key(pseudonym_key))
+            write_key(pseudonym_key, mapping, out)
+            for st, label in zip(stores, labels, strict=True):
+                st.show_as(mapping[label])
         total = sum(_units(s, fmt) for s in stores)
         with Progress(
             TextColumn("[bold]{task.description}"),
@@ -98,8 +127,22 @@ def run(args: argparse.Namespace) -> int:
     """Export; exit 0 on success, 2 when a session cannot be read or written."""
     from sessions.export.common import ExportError
 
+    key = None
+    if args.pseudonymise:
+        from sessions.export.pseudonyms import default_key_path
+
+        key = args.key or default_key_path(args.out)
+    elif args.key is not None:
+        print("gazeread export: --key goes with --pseudonymise", file=sys.stderr)
+        return 2
     try:
-        export_sessions(args.session, args.format, args.out, show_progress=not args.no_progress)
+        export_sessions(
+            args.session,
+            args.format,
+            args.out,
+            show_progress=not args.no_progress,
+            pseudonym_key=key,
+        )
     except (ExportError, StoreError, ValueError, OSError) as exc:
         print(f"gazeread export: {exc}", file=sys.stderr)
         print(
@@ -108,6 +151,8 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     print(f"gazeread export: wrote {args.format} for {len(args.session)} session(s) to {args.out}")
+    if key is not None:
+        print(f"gazeread export: pseudonym key (keep it apart, never share it): {key}")
     if args.format == "bids":
         print("check it with: bids-validator-deno " + str(args.out))
     return 0

@@ -7,7 +7,15 @@ import re
 import sys
 from pathlib import Path
 
-__all__ = ["HELP", "add_arguments", "parse_options", "parse_size", "run"]
+__all__ = [
+    "HELP",
+    "add_arguments",
+    "add_lsl_scope",
+    "lsl_scope_for",
+    "parse_options",
+    "parse_size",
+    "run",
+]
 
 HELP = "run a reading session with a radiologist (protocol, stimuli, tracker)"
 
@@ -45,6 +53,29 @@ def parse_options(items: list[str]) -> dict[str, object]:
                     continue
         out[key.strip()] = value
     return out
+
+
+def add_lsl_scope(parser: argparse.ArgumentParser) -> None:
+    """``--lsl-scope``: who can find the session's LSL streams (docs/privacy.md)."""
+    parser.add_argument(
+        "--lsl-scope",
+        choices=("network", "local"),
+        default=None,
+        help="who finds the LSL streams: network (the lab network, LSL's default) or local "
+        "(this computer only); default: the protocol's [privacy] lsl_scope, else network",
+    )
+
+
+def lsl_scope_for(args: argparse.Namespace) -> str:
+    """The LSL scope in force: ``--lsl-scope``, else the protocol's, else ``network``."""
+    if getattr(args, "lsl_scope", None):
+        return str(args.lsl_scope)
+    from experiment_protocols.loader import ProtocolError, load_protocol
+
+    try:
+        return load_protocol(args.protocol).protocol.privacy.lsl_scope
+    except (ProtocolError, OSError, ValueError):
+        return "network"  # preflight reports the protocol's problem
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -141,10 +172,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_false",
         help="do not open the LSL Gaze/Markers/Fixations outlets",
     )
+    add_lsl_scope(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     """Preflight, then the session; prints the session folder."""
+    from acquisition.lsl_config import LslConfigError, configure_liblsl
     from calibration.geometry import ScreenGeometry
     from sessions.preflight import PreflightError, preflight
 
@@ -154,6 +187,12 @@ def run(args: argparse.Namespace) -> int:
         wmm, hmm = parse_size(args.screen_mm, "--screen-mm")
         geometry = ScreenGeometry(w, h, float(wmm), float(hmm), float(args.distance_mm))
     except (argparse.ArgumentTypeError, ValueError) as exc:
+        print(f"gazeread run: {exc}", file=sys.stderr)
+        return 2
+    args.lsl_scope = lsl_scope_for(args)
+    try:  # before anything touches LSL (preflight may resolve an LSL tracker's stream)
+        configure_liblsl(args.lsl_scope)
+    except LslConfigError as exc:
         print(f"gazeread run: {exc}", file=sys.stderr)
         return 2
     try:
@@ -210,6 +249,7 @@ def run_session(
         seed=args.seed,
         reader=reader,  # type: ignore[arg-type]
         lsl=args.lsl,
+        lsl_scope=getattr(args, "lsl_scope", None) or "network",
         tracker_options=dict(tracker_options or {}),
     )
     try:

@@ -1,6 +1,6 @@
 """`gazeread stimuli`: check stimulus manifests, write the demo phantoms, render what readers see.
 
-    gazeread stimuli check MANIFEST [--json] [--no-images]
+    gazeread stimuli check MANIFEST [--json] [--no-images] [--require-deidentified]
     gazeread stimuli demo OUT_DIR [--seed 0] [--n 6] [--size 1024]
     gazeread stimuli render MANIFEST OUT_DIR
 
@@ -29,6 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     chk.add_argument(
         "--no-images", action="store_true", help="check files exist but do not decode the images"
     )
+    chk.add_argument(
+        "--require-deidentified",
+        action="store_true",
+        help="a DICOM whose header identifies a patient is a problem (exit 1), not a warning",
+    )
     demo = sub.add_parser(
         "demo", help="write the built-in demo phantoms (PNG + DICOM) and their manifest"
     )
@@ -49,7 +54,12 @@ def run(args: argparse.Namespace) -> int:
     """Dispatch to the action; returns the exit code."""
     action = getattr(args, "action", None)
     if action == "check":
-        return _check(args.manifest, as_json=args.json, check_images=not args.no_images)
+        return _check(
+            args.manifest,
+            as_json=args.json,
+            check_images=not args.no_images,
+            require_deidentified=args.require_deidentified,
+        )
     if action == "demo":
         return _demo(args.out_dir, args.seed, args.n, args.size)
     if action == "render":
@@ -61,16 +71,21 @@ def run(args: argparse.Namespace) -> int:
     return 2
 
 
-def _check(manifest: Path, *, as_json: bool, check_images: bool) -> int:
+def _check(
+    manifest: Path, *, as_json: bool, check_images: bool, require_deidentified: bool = False
+) -> int:
     from stimuli.manifest import check_manifest
 
-    result = check_manifest(manifest, check_images=check_images)
+    result = check_manifest(
+        manifest, check_images=check_images, require_deidentified=require_deidentified
+    )
     if as_json:
         payload = {
             "ok": result.ok,
             "problems": [str(p) for p in result.problems],
             "warnings": [str(w) for w in result.warnings],
             "summary": result.summary(),
+            "identifying": result.identifying,
             "images": [
                 {
                     "image_id": i.image_id, "kind": i.kind, "width": i.width, "height": i.height,

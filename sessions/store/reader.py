@@ -69,6 +69,7 @@ class SessionReader:
         self._lock = threading.RLock()
         self._closed = False
         self._columns: dict[str, frozenset[str]] = {}
+        self._shown_as: str | None = None
 
     @staticmethod
     def open(path: str | os.PathLike[str]) -> SessionReader:
@@ -144,6 +145,14 @@ class SessionReader:
         return "; ".join(str(r[0]) for r in rows[:5])
 
     # ------------------------------------------------------------------ session
+    def show_as(self, participant_label: str) -> None:
+        """Present this session under a pseudonym (exports with ``--pseudonymise``).
+
+        From now on :meth:`session_info` gives ``participant_label`` as the participant and
+        leaves out the recording's command line (which names the participant).
+        """
+        self._shown_as = str(participant_label)
+
     def session_info(self) -> dict[str, Any]:
         """The ``session`` row as a dict (JSON columns decoded)."""
         rows = self._dicts("SELECT * FROM session WHERE id = 1")
@@ -153,7 +162,18 @@ class SessionReader:
         for k in _JSON_COLS:
             if info.get(k):
                 info[k] = json.loads(info[k])
+        if self._shown_as is not None:
+            info["participant"] = self._shown_as
+            prov = info.get("provenance_json")
+            if isinstance(prov, dict):
+                info["provenance_json"] = {k: v for k, v in prov.items() if k != "argv"}
+            info.pop("settings_json", None)
         return info
+
+    def session_uid(self) -> str | None:
+        """The session's pseudonymous uid (its LSL streams' source ids), None before it had one."""
+        row = self.query("SELECT value FROM meta WHERE key = 'session_uid'")
+        return str(row[0][0]) if row else None
 
     def lock_holder(self) -> LockHolder | None:
         """The live process recording this session, or None."""

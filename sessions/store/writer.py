@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
@@ -28,7 +29,32 @@ from sessions.store.lock import SessionLock
 from sessions.store.reader import SCHEMA_VERSION, SessionReader, _database, check_schema
 from sessions.store.rows import _json_default, _to_sql, connect, samples_to_rows, session_dir
 
-__all__ = ["RESERVE_BYTES", "SessionStore"]
+__all__ = ["RESERVE_BYTES", "SessionStore", "new_session_uid"]
+
+
+def _private_folders(root: Path, folder: Path) -> None:
+    """Create the missing folders from ``root`` down to ``folder`` readable by the owner only."""
+    missing = []
+    p = folder
+    while p != root and not p.exists():
+        missing.append(p)
+        p = p.parent
+    try:
+        root.mkdir(parents=True, exist_ok=True)  # the sessions root: the user's choice
+        for d in reversed(missing):
+            d.mkdir(mode=0o700, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the session folder {folder}: {exc}") from exc
+
+
+def new_session_uid() -> str:
+    """A pseudonymous session id: 8 random hex digits, no link to the participant.
+
+    It names the session's LSL streams (``gazeread-<uid>-gaze``), so that the lab network
+    never sees a participant label; the session table keeps the link.
+    """
+    return secrets.token_hex(4)
+
 
 #: Disk space the writer keeps in ``session.reserve`` while it records, given back when a
 #: write fails for want of space so that the ``recording_error`` event, the ``session_end``
@@ -75,6 +101,7 @@ class SessionStore(SessionReader):
         """
         folder = session_dir(root, study, participant, session)
         db = folder / "session.sqlite"
+        _private_folders(Path(root), folder)
         lock = SessionLock.acquire(folder)
         if db.exists():
             lock.release()
@@ -87,6 +114,8 @@ class SessionStore(SessionReader):
         )
         conn: sqlite3.Connection | None = None
         try:
+            # owner-only from the first byte: SQLite gives -wal and -shm the database's mode
+            os.close(os.open(db, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
             conn = connect(db)
             conn.executescript(schema)
             store = cls(db, conn, lock)
@@ -94,6 +123,9 @@ class SessionStore(SessionReader):
                 c.execute(
                     "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
+                )
+                c.execute(
+                    "INSERT INTO meta (key, value) VALUES ('session_uid', ?)", (new_session_uid(),)
                 )
                 c.execute(
                     "INSERT INTO session (id, study, participant, session_number, created_utc) "
@@ -129,6 +161,11 @@ class SessionStore(SessionReader):
         trials; then recalibrate and continue at :meth:`first_unfinished_trial`.
         """
         store = cls.open_for_writing(path)
+        if store.session_uid() is None:  # recorded before session uids existed
+            with store.transaction(durable=True) as c:
+                c.execute(
+                    "INSERT INTO meta (key, value) VALUES ('session_uid', ?)", (new_session_uid(),)
+                )
         if store.session_info()["status"] == "completed":
             store.close()
             raise StoreError(
