@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,33 @@ def _display_problem() -> str | None:
     return None
 
 
+def _try_tracker(
+    name: str, options: dict[str, Any], rate_hz: float | None, problems: list[str]
+) -> float | None:
+    """Build the tracker (not started): finds its stream or device, checks values and the rate.
+
+    Returns its rate; adds one line to ``problems`` when it cannot be used. Nothing is started
+    and no folder exists yet, so a corrected command can simply be run again.
+    """
+    from acquisition.ring_buffer import RingBuffer
+    from acquisition.trackers import TrackerError, create_tracker
+    from sessions.store import with_recorded_session
+
+    source = None
+    try:
+        opts, source = with_recorded_session(name, options)
+        tracker = create_tracker(name, RingBuffer(1 << 10), **opts)
+        if rate_hz is not None:
+            tracker.set_rate(rate_hz)
+        return float(tracker.rate_hz)
+    except (TrackerError, StoreError, ValueError, TypeError) as exc:
+        problems.append(f"tracker: {exc}")
+        return None
+    finally:
+        if source is not None:
+            source.close()
+
+
 def preflight(
     *,
     protocol: str,
@@ -93,6 +121,7 @@ def preflight(
     rate_hz: float | None = None,
     seed: int | None = None,
     need_display: bool = True,
+    tracker_options: Mapping[str, Any] | None = None,
 ) -> PreflightResult:
     """Check everything; return what was loaded, or raise :class:`PreflightError` listing all problems."""
     problems: list[str] = []
@@ -143,13 +172,20 @@ def preflight(
     # Tracker: known name, usable here.
     try:
         from acquisition.trackers import TrackerError, tracker_class
+        from acquisition.trackers.options import check_tracker_options
 
         try:
             cls = tracker_class(tracker)
             avail = cls.is_available()
+            rate = rate_hz or 1200.0
             if not avail.ok:
                 problems.append(f"tracker {tracker!r} cannot be used here: {avail.reason}")
-            rate = rate_hz or 1200.0
+            else:
+                opts = dict(tracker_options or {})
+                bad = check_tracker_options(tracker, opts)
+                problems += [f"tracker: {b}" for b in bad]
+                if not bad:
+                    rate = _try_tracker(tracker, opts, rate_hz, problems) or rate
         except TrackerError as exc:
             problems.append(f"tracker: {exc}")
             rate = rate_hz or 1200.0

@@ -159,11 +159,16 @@ def run(args: argparse.Namespace) -> int:
         }
         if args.seed is not None:
             opts["seed"] = args.seed
+    from acquisition.trackers.options import check_tracker_options
     from sessions.commands.run import parse_options
     from sessions.store import StoreError, with_recorded_session
 
     try:
-        opts.update(parse_options(args.tracker_option))
+        user_opts = parse_options(args.tracker_option)
+        bad = check_tracker_options(args.tracker, user_opts)
+        if bad:
+            raise TrackerError("; ".join(bad))
+        opts.update(user_opts)
         opts, _recording = with_recorded_session(args.tracker, opts)
         tracker = create_tracker(args.tracker, buffer, **opts)
         if args.rate is not None:

@@ -206,6 +206,7 @@ def run(args: argparse.Namespace) -> int:
             resume=args.resume,
             rate_hz=args.rate,
             seed=args.seed,
+            tracker_options=options,
         )
     except PreflightError as exc:
         print(f"gazeread run: {exc}", file=sys.stderr)

@@ -119,3 +119,41 @@ def test_tracker_options_are_typed() -> None:
     }
     with pytest.raises(argparse.ArgumentTypeError, match="KEY=VALUE"):
         parse_options(["oops"])
+
+
+@pytest.mark.parametrize(
+    ("extra", "needles"),
+    [
+        (["--tracker-option", "rte=600"], ["has no option 'rte'", "did you mean 'rate_hz'?"]),
+        (["--tracker-option", "rate_hz=abc"], ["rate_hz takes a number", "'abc'"]),
+        (["--rate", "7"], ["sampling rate 7", "supported rates"]),
+        (
+            ["--tracker", "lsl", "--tracker-option", "name=NoSuchGaze9",
+             "--tracker-option", "resolve_timeout=0.5"],
+            ["no stream matching", "NoSuchGaze9"],
+        ),
+    ],
+    ids=["mistyped-key", "bad-value", "bad-rate", "lsl-without-stream"],
+)  # fmt: skip
+def test_bad_tracker_input_is_refused_before_a_folder_exists(
+    tmp_path: Any, capsys: Any, no_window: Any, extra: list[str], needles: list[str]
+) -> None:
+    args = {"--protocol": "demo", "--tracker": "simulated", "--participant": "P01",
+            "--out": str(tmp_path / "out"), "--stimuli": str(write_small_stimuli(tmp_path / "stim"))}  # fmt: skip
+    flat = [x for kv in args.items() for x in kv]
+    if "--tracker" in extra:
+        i = flat.index("--tracker")
+        del flat[i : i + 2]
+    code = main(["run", *flat, *extra, "--windowed", "--no-lsl"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err and "TypeError" not in err
+    for n in needles:
+        assert n in err, err
+    assert not (tmp_path / "out" / "demo").exists()  # nothing was created
+    # corrected, the same command then passes preflight (no session was left behind)
+    from sessions.preflight import preflight
+
+    pre = preflight(protocol="demo", manifest=args["--stimuli"], tracker="simulated",
+                    participant="P01", session=1, out=tmp_path / "out", resume=False)  # fmt: skip
+    assert pre.n_trials > 0
