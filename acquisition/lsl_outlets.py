@@ -94,7 +94,23 @@ def gaze_rows_to_matrix(rows: np.ndarray, out: np.ndarray | None = None) -> np.n
     return m
 
 
-def _gaze_info(name: str, source_id: str, rate_hz: float, extra: dict[str, str] | None) -> Any:
+def _append(node: Any, data: dict[str, Any]) -> None:
+    """Append ``data`` under ``node``: nested dicts as child nodes, the rest as text values."""
+    for k, v in data.items():
+        if isinstance(v, dict):
+            _append(node.append_child(str(k)), v)
+        elif v is not None and v != "":
+            node.append_child_value(str(k), str(v))
+
+
+def _gaze_info(
+    name: str,
+    source_id: str,
+    rate_hz: float,
+    extra: dict[str, str] | None,
+    tracker: dict[str, Any] | None = None,
+    screen: dict[str, Any] | None = None,
+) -> Any:
     import pylsl
 
     info = pylsl.StreamInfo(
@@ -109,12 +125,33 @@ def _gaze_info(name: str, source_id: str, rate_hz: float, extra: dict[str, str] 
             c.append_child_value("eye", ch.eye)
         c.append_child_value("type", ch.type)
         c.append_child_value("unit", ch.unit)
-    desc.append_child_value("manufacturer", "gazeread")
+    tr = tracker or {}
+    # The device, where third-party recorders look for it (top level and XDF-style acquisition)
+    model = str(tr.get("model") or "")
+    manufacturer = str(tr.get("manufacturer") or tr.get("backend") or "unknown")
+    desc.append_child_value("manufacturer", manufacturer)
+    desc.append_child_value("model", model)
+    desc.append_child_value("serial_number", str(tr.get("serial") or ""))
+    desc.append_child_value("software", "gazeread")
+    _append(
+        desc.append_child("acquisition"),
+        {
+            "manufacturer": manufacturer,
+            "model": model,
+            "serial_number": tr.get("serial"),
+            "firmware": tr.get("firmware"),
+            "backend": tr.get("backend"),
+            "sdk_version": tr.get("sdk_version"),
+            "sampling_rate": float(rate_hz) if rate_hz else None,
+        },
+    )
     setup = desc.append_child("setup")
     setup.append_child_value(
         "coordinate_system", "normalized display area, origin top-left, y down"
     )
     setup.append_child_value("timestamps", "session clock (LSL local_clock) of the measurement")
+    if screen:
+        _append(setup.append_child("screen"), screen)
     for key, value in (extra or {}).items():
         desc.append_child_value(str(key), str(value))
     return info
@@ -157,6 +194,8 @@ class GazeOutlet:
         name: str = "gazeread-Gaze",
         *,
         extra: dict[str, str] | None = None,
+        tracker: dict[str, Any] | None = None,
+        screen: dict[str, Any] | None = None,
         wait_timeout: float = 0.1,
         max_chunk: int = 4096,
         observer: Callable[[Chunk], None] | None = None,
@@ -173,7 +212,9 @@ class GazeOutlet:
         self.name = name
         self.source_id = source_id
         self.rate_hz = float(rate_hz)
-        self._outlet = pylsl.StreamOutlet(_gaze_info(name, source_id, rate_hz, extra))
+        self._outlet = pylsl.StreamOutlet(
+            _gaze_info(name, source_id, rate_hz, extra, tracker, screen)
+        )
         self._wait_timeout = wait_timeout
         self._max_chunk = max_chunk
         self._matrix = np.empty((max_chunk, len(GAZE_CHANNELS)))

@@ -12,6 +12,7 @@ cleanly instead of recording nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Callable
@@ -107,20 +108,29 @@ class Pipeline:
             from acquisition.lsl_outlets import GazeOutlet, MarkerOutlet
 
             self.gaze_outlet = GazeOutlet(
-                self.buffer.reader("lsl-gaze"), self.tracker.rate_hz, f"{source_id}-gaze"
+                self.buffer.reader("lsl-gaze"),
+                self.tracker.rate_hz,
+                f"{source_id}-gaze",
+                tracker=self.tracker.info.to_dict(),
+                screen=geometry.to_dict(),
             )
             self.marker_outlet = MarkerOutlet(f"{source_id}-markers")
-            self._fix_outlet = FixationOutlet(f"{source_id}-fixations")
-        self.fixation_worker = self._make_fixation_worker()
+        detector = OnlineFixationDetector(geometry)
+        if lsl:
+            self._fix_outlet = FixationOutlet(
+                f"{source_id}-fixations",
+                screen=geometry.to_dict(),
+                params={"method": type(detector).__name__, **dataclasses.asdict(detector.params)},
+            )
+        self.fixation_worker = self._make_fixation_worker(detector)
         self._started = False
         self._t_start = math.nan
 
     # ------------------------------------------------------------------ parts
-    def _make_fixation_worker(self) -> FixationWorker:
+    def _make_fixation_worker(self, detector: OnlineFixationDetector) -> FixationWorker:
         sinks: list[Callable[[Any], None]] = [self.recorder.add_fixation_event]
         if self._fix_outlet is not None:
             sinks.append(self._fix_outlet.push)
-        detector = OnlineFixationDetector(self.geometry)
         return FixationWorker(self.buffer.reader("fixations"), detector, sinks, name="fixations")
 
     def _on_tracker_event(self, ev: TrackerEvent) -> None:

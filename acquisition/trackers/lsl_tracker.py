@@ -186,8 +186,17 @@ class LslTracker(Tracker):
         labels = [c["label"] or f"#{i}" for i, c in enumerate(self._channels)]
         desc = si.desc()
         self.info.rate_hz = self._nominal
-        self.info.model = desc.child_value("model") or desc.child_value("manufacturer") or si.name()
-        self.info.serial = desc.child_value("serial_number") or si.source_id()
+        acq = desc.child("acquisition")  # the XDF gaze meta-data puts the device there
+        self.info.model = (
+            desc.child_value("model")
+            or acq.child_value("model")
+            or desc.child_value("manufacturer")
+            or acq.child_value("manufacturer")
+            or si.name()
+        )
+        self.info.serial = (
+            desc.child_value("serial_number") or acq.child_value("serial_number") or si.source_id()
+        )
         self.info.address = f"lsl://{si.hostname()}/{si.name()}"
         self.info.sdk_version = f"pylsl {pylsl.__version__}, liblsl {pylsl.library_version()}"
         self.info.extra = {

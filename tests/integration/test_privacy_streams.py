@@ -53,10 +53,23 @@ def test_streams_carry_the_session_uid_never_the_participant(tmp_path: Path, sco
             if len(found) >= 3:
                 break
         assert {s.type() for s in found} >= {"Gaze", "Markers", "Fixations"}, found
+        full = {}
         for s in found:
             assert s.source_id().startswith(f"gazeread-{uid}-")
-            for text in (s.name(), s.source_id(), s.as_xml()):
+            inlet = pylsl.StreamInlet(s)
+            full[s.type()] = inlet.info(timeout=5.0)  # with its description
+            del inlet
+            for text in (s.name(), s.source_id(), full[s.type()].as_xml()):
                 assert LABEL not in text and LABEL.lower() not in text.lower()
+        # what a third-party recorder needs: the device, its rate, the screen, the detector
+        gaze = full["Gaze"].desc()
+        assert gaze.child_value("manufacturer") == "simulated"
+        assert gaze.child_value("model") and gaze.child("acquisition").child_value("model")
+        assert float(gaze.child("acquisition").child_value("sampling_rate")) == 300.0
+        assert gaze.child("setup").child("screen").child_value("width_px") == "1024"
+        fix = full["Fixations"].desc()
+        assert fix.child("screen").child_value("distance_mm")
+        assert fix.child("detector").child_value("method") == "OnlineFixationDetector"
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)

@@ -345,3 +345,22 @@ def test_stream_lost_during_offset_remeasure_is_detected_and_reresolved(
     assert "error" not in kinds
     assert "stream_lost" in kinds and "stream_restored" in kinds
     assert kinds.index("stream_lost") < kinds.index("stream_restored")
+
+
+def test_model_and_serial_are_read_from_the_xdf_acquisition_node() -> None:
+    sid = unique_id("acq")
+    info = pylsl.StreamInfo(sid, "Gaze", len(XDF_CHANNELS), 250.0, pylsl.cf_double64, sid)
+    node = info.desc().append_child("channels")
+    for label, eye, typ, unit in XDF_CHANNELS:
+        c = node.append_child("channel")
+        for k, v in (("label", label), ("eye", eye), ("type", typ), ("unit", unit)):
+            if v:
+                c.append_child_value(k, v)
+    acq = info.desc().append_child("acquisition")
+    acq.append_child_value("manufacturer", "SR Research")
+    acq.append_child_value("model", "EyeLink 1000 Plus")
+    acq.append_child_value("serial_number", "EL-4242")
+    outlet = pylsl.StreamOutlet(info)
+    tr = create_tracker("lsl", RingBuffer(1 << 10), source_id=sid, resolve_timeout=5.0)
+    assert tr.info.model == "EyeLink 1000 Plus" and tr.info.serial == "EL-4242"
+    del outlet
