@@ -29,6 +29,7 @@ from experiment_protocols.model import (
     Randomisation,
     Recalibration,
     Timing,
+    TrackerSettings,
 )
 
 if sys.version_info >= (3, 11):
@@ -162,6 +163,7 @@ _SECTIONS = {
     "randomisation",
     "display",
     "privacy",
+    "tracker",
     "conditions",
     "blocks",
 }
@@ -294,6 +296,7 @@ def parse_protocol(text: str, *, source: str = "<protocol>", default_name: str =
             ),
             display=ctx.build(Display, disp, "display."),
             privacy=ctx.build(Privacy, ctx.table(data, "privacy", ""), "privacy."),
+            tracker=ctx.build(TrackerSettings, ctx.table(data, "tracker", ""), "tracker."),
         )
     except ProtocolFileError:
         raise

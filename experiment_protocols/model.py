@@ -30,6 +30,7 @@ __all__ = [
     "Randomisation",
     "Recalibration",
     "Timing",
+    "TrackerSettings",
 ]
 
 #: The answers of the visual Turing test.
@@ -364,6 +365,31 @@ class Display:
 
 
 @dataclasses.dataclass(frozen=True)
+class TrackerSettings:
+    """How the session treats its tracker (``[tracker]``).
+
+    Attributes
+    ----------
+    outage_limit_s : float
+        An outage of the tracker shorter than this never ends the session (the gap is
+        recorded); a longer one stops it cleanly, resumable with ``--resume``. Measured from
+        the tracker's last sample to its return (for LSL: the outlet published again), not
+        counting the time liblsl then takes to reconnect, nor a CPU too busy to run the
+        tracker's thread (docs/acquisition.md).
+    """
+
+    outage_limit_s: float = 2.0
+
+    def __post_init__(self) -> None:
+        v = self.outage_limit_s
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.1 <= v <= 60:
+            raise ProtocolError(
+                f"outage_limit_s must be a number of seconds from 0.1 to 60, got {v!r}",
+                "outage_limit_s",
+            )
+
+
+@dataclasses.dataclass(frozen=True)
 class Privacy:
     """What a session lets out (``[privacy]``; docs/privacy.md).
 
@@ -407,7 +433,7 @@ class Protocol:
         Text of the first screen.
     conditions : dict of str to Condition
     blocks : tuple of Block
-    timing, recalibration, breaks, randomisation, display, privacy : settings
+    timing, recalibration, breaks, randomisation, display, privacy, tracker : settings
     """
 
     name: str
@@ -422,6 +448,7 @@ class Protocol:
     randomisation: Randomisation = dataclasses.field(default_factory=Randomisation)
     display: Display = dataclasses.field(default_factory=Display)
     privacy: Privacy = dataclasses.field(default_factory=Privacy)
+    tracker: TrackerSettings = dataclasses.field(default_factory=TrackerSettings)
 
     def __post_init__(self) -> None:
         import re

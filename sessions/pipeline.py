@@ -26,7 +26,18 @@ from calibration.geometry import ScreenGeometry
 from sessions.recorder import Recorder
 from sessions.store import SessionStore, with_recorded_session
 
-__all__ = ["Pipeline"]
+__all__ = ["OUTAGE_GRACE_S", "RECONNECT_S", "STARVED_S", "Pipeline"]
+
+#: Added to the outage limit: how late an outage's end can be seen (the LSL backend checks
+#: every 0.25 s whether a lost stream's outlet is back; reading the buffer takes a frame).
+OUTAGE_GRACE_S = 0.5
+#: Once a lost LSL outlet is back, how long liblsl may take to reconnect the inlet (measured:
+#: 1.8 s on loopback) before the session stops on "back but no data".
+RECONNECT_S = 10.0
+#: A tracker thread that has not run for this long is starved (a busy CPU), not disconnected:
+#: silence is then not counted as an outage, up to :data:`STARVED_LIMIT_S`.
+STARVED_S = 0.5
+STARVED_LIMIT_S = 30.0
 
 
 class _EventTap:
@@ -64,7 +75,12 @@ class Pipeline:
     rate_hz : float, optional
         Sampling rate to set on the tracker.
     stall_s : float
-        No new sample for this long while running counts as a lost tracker.
+        The outage limit (protocol ``[tracker] outage_limit_s``, default 2 s): an outage
+        shorter than this never ends the session, however long the tracker then takes to
+        reconnect; one longer stops it cleanly (resumable). The outage is measured from the
+        tracker's own last sample time to the moment the tracker is back (for LSL: its outlet
+        can be resolved again); silence while the tracker's own thread is not running (a busy
+        CPU) is not an outage.
     """
 
     def __init__(
@@ -95,6 +111,7 @@ class Pipeline:
         self.stall_s = stall_s
         self._problem: str | None = None
         self._lost: tuple[float, str] | None = None  # (when, what) while the tracker is away
+        self._back: float | None = None  # when a lost LSL outlet was seen again
         self.recorder = Recorder(
             self.buffer.reader("recorder"),
             store,
@@ -139,12 +156,16 @@ class Pipeline:
         elif ev.kind in ("connection_lost", "stream_lost"):
             # A tracker that comes back within stall_s (Tobii and LSL reconnect by themselves)
             # only leaves a recorded gap; one that stays away ends the session (see health()).
+            self._back = None
             self._lost = (
                 ev.t,
                 f"tracker {ev.kind.replace('_', ' ')}: {ev.message or 'no details'}",
             )
+        elif ev.kind == "stream_available":
+            self._back = ev.t
         elif ev.kind in ("connection_restored", "stream_restored"):
             self._lost = None
+            self._back = None
 
     # ------------------------------------------------------------------ control
     def start(self) -> None:
@@ -213,27 +234,38 @@ class Pipeline:
             return self.recorder.error
         if self._problem:
             return self._problem
-        lost = self._lost
-        if lost is not None and session_clock() - lost[0] > self.stall_s:
-            return (
-                f"{lost[1]} (not back after {self.stall_s:g} s). Check its cable/power, then "
-                "continue with --resume."
-            )
         err = getattr(self.fixation_worker, "error", None)
         if err is not None:
             return f"online fixation detection stopped: {err!r}"
         if self._started:
-            latest = self.buffer.latest()
-            now = session_clock()
-            last_t = float(latest["t"]) if latest is not None else self._t_start
-            if now - last_t > self.stall_s and now - self._t_start > self.stall_s:
-                if self._lost is not None:  # the tracker said why: say that
-                    return (
-                        f"{self._lost[1]} (no samples for {now - last_t:.1f} s). Check its "
-                        "cable/power, then continue with --resume."
-                    )
-                return (
-                    f"no gaze samples from the tracker for {now - last_t:.1f} s: it may be "
-                    "disconnected. Check its cable/power, then continue with --resume."
-                )
+            return self._outage()
         return None
+
+    def _outage(self) -> str | None:
+        """An outage past the limit, in words; None while the tracker is (or may be) fine."""
+        now = session_clock()
+        if self._back is not None:  # the outlet is back: the outage is over, let it reconnect
+            if now - self._back > RECONNECT_S:
+                return (
+                    f"the tracker's stream was published again {now - self._back:.0f} s ago but "
+                    "sends no data to this computer. Check the network and the tracker "
+                    "software, then continue with --resume."
+                )
+            return None
+        latest = self.buffer.latest()
+        last_t = float(latest["t"]) if latest is not None else self._t_start
+        silence = now - max(last_t, self._t_start)
+        limit = self.stall_s + OUTAGE_GRACE_S
+        if silence <= limit:
+            return None
+        if self.tracker.starved(now, STARVED_S) and silence <= STARVED_LIMIT_S:
+            return None  # its thread did not run (a busy CPU): not an outage yet
+        if self._lost is not None:  # the tracker said why: say that
+            return (
+                f"{self._lost[1]} (no samples for {silence:.1f} s, limit {self.stall_s:g} s). "
+                "Check its cable/power, then continue with --resume."
+            )
+        return (
+            f"no gaze samples from the tracker for {silence:.1f} s (limit {self.stall_s:g} s): "
+            "it may be disconnected. Check its cable/power, then continue with --resume."
+        )

@@ -475,6 +475,7 @@ class SessionRunner:
                     tracker_options=opts,
                     lsl=cfg.lsl,
                     rate_hz=cfg.rate_hz,
+                    stall_s=self.protocol.tracker.outage_limit_s,
                 )
             except (TrackerError, StoreError, TypeError, ValueError) as exc:
                 raise SessionAbort(f"tracker {cfg.tracker!r} could not be set up: {exc}") from exc

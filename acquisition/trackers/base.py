@@ -116,6 +116,10 @@ class Tracker(abc.ABC):
         self._thread_what = "thread"
         #: The exception that ended the tracker's thread (re-raised by :meth:`stop`), if any.
         self.error: BaseException | None = None
+        #: Session time of the last turn of the backend's own thread (None: it has none, e.g.
+        #: a vendor callback). A session judges an outage only while this is fresh: a thread
+        #: that did not run (a busy CPU) has not lost its tracker (see sessions.pipeline).
+        self.heartbeat: float | None = None
 
     # -------------------------------------------------------------- discovery
     @classmethod
@@ -182,6 +186,21 @@ class Tracker(abc.ABC):
         self.stop()
 
     # -------------------------------------------------------------- events and clocks
+    def beat(self) -> None:
+        """Note that the backend's thread is running (call once per turn of its loop)."""
+        self.heartbeat = self.clock()
+
+    def starved(self, now: float, after_s: float) -> bool:
+        """True when the backend's thread is alive but has not run for ``after_s`` seconds.
+
+        A starved thread (a busy CPU) has not lost its device; a thread that ended has.
+        """
+        thread = self._thread
+        beat = self.heartbeat
+        return (
+            beat is not None and thread is not None and thread.is_alive() and now - beat > after_s
+        )
+
     def post_event(self, kind: str, message: str = "", **data: Any) -> None:
         """Queue a :class:`TrackerEvent` stamped now (thread-safe)."""
         self._events.put(TrackerEvent(self.clock(), kind, message, data))

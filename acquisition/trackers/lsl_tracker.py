@@ -181,6 +181,7 @@ class LslTracker(Tracker):
         self._offset_at = -math.inf
         self._offset_recorded: tuple[float, float] | None = None
         self.lost = False
+        self._available_posted = False
         import pylsl
 
         labels = [c["label"] or f"#{i}" for i, c in enumerate(self._channels)]
@@ -341,7 +342,9 @@ class LslTracker(Tracker):
         last_data = self.clock()
         last_t = -math.inf
         flag_next = False
+        next_probe = -math.inf
         while not self._stop_evt.is_set():
+            self.beat()
             try:
                 ts = self._pull(self._inlet, dest, has_min)
             except LostError:
@@ -350,14 +353,21 @@ class LslTracker(Tracker):
             if ts is None or (len(ts) == 0 and now - last_data > self._stall_s):
                 if not self.lost:
                     self.lost = True
+                    self._available_posted = False
                     self.post_event(
                         "stream_lost",
                         f"no data from LSL stream {self._stream_info.name()!r} for "
                         f"{now - last_data:.2f} s",
                         source_id=self._stream_info.source_id(),
+                        last_data=last_data,
                     )
                 if ts is None or not self._recover or not self._stream_info.source_id():
                     self._reresolve()
+                elif not self._available_posted and now >= next_probe:
+                    # liblsl reconnects by itself, which can take ~2 s after the outlet is
+                    # back: say when the outlet is there again, so the outage ends there
+                    next_probe = now + 0.25
+                    self._probe_outlet()
                 continue
             if len(ts) == 0:
                 continue
@@ -394,6 +404,20 @@ class LslTracker(Tracker):
         _, ts = inlet.pull_chunk(timeout=0.0, max_samples=len(dest) - 1, dest_obj=dest[1:])
         return [t0, *ts]
 
+    def _probe_outlet(self) -> None:
+        """Post ``stream_available`` once the lost stream's outlet can be resolved again."""
+        import pylsl
+
+        sid = self._stream_info.source_id()
+        with contextlib.suppress(Exception):
+            if pylsl.resolve_bypred(_quote("source_id", sid), 1, 0.2):
+                self._available_posted = True
+                self.post_event(
+                    "stream_available",
+                    f"LSL stream {self._stream_info.name()!r} is published again; reconnecting",
+                    source_id=sid,
+                )
+
     def _reresolve(self) -> None:
         """Resolve the stream again (outlet restarted without liblsl recovery); short waits."""
         import pylsl
@@ -402,8 +426,16 @@ class LslTracker(Tracker):
             self._inlet.close_stream()
         pred = self._predicate
         while not self._stop_evt.is_set():
+            self.beat()
             found = pylsl.resolve_bypred(pred, 1, 0.5)
             if found:
+                if not self._available_posted:
+                    self._available_posted = True
+                    self.post_event(
+                        "stream_available",
+                        f"LSL stream {self._stream_info.name()!r} is published again; reconnecting",
+                        source_id=self._stream_info.source_id(),
+                    )
                 try:
                     self._inlet = self._open(found[0])
                 except TrackerError:

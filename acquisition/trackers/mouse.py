@@ -210,6 +210,7 @@ class MouseTracker(Tracker):
         row = empty_samples(1)
         eye_z = self.screen.distance_mm
         while not self._stop_evt.is_set():
+            self.beat()
             pos = self.source()
             t = self.clock()
             row[:] = empty_samples(1)

@@ -207,6 +207,7 @@ class ReplayTracker(Tracker):
             a = b
             i = 0
             while i < len(block) and not self._stop_evt.is_set():
+                self.beat()
                 if math.isinf(self.speed):
                     j = len(block)
                 else:

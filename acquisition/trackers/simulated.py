@@ -316,6 +316,7 @@ class SimulatedTracker(Tracker):
         rate = self.rate_hz
         max_chunk = max(1, int(rate * _MAX_CHUNK_S))
         while not self._stop_evt.is_set():
+            self.beat()
             if self._fail_msg is not None:
                 msg, self._fail_msg = self._fail_msg, None
                 raise RuntimeError(msg)
