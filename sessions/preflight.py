@@ -83,20 +83,28 @@ def _display_problem() -> str | None:
 
 
 def _try_tracker(
-    name: str, options: dict[str, Any], rate_hz: float | None, problems: list[str]
+    name: str,
+    options: dict[str, Any],
+    rate_hz: float | None,
+    problems: list[str],
+    geometry: Any = None,
 ) -> float | None:
     """Build the tracker (not started): finds its stream or device, checks values and the rate.
 
     Returns its rate; adds one line to ``problems`` when it cannot be used. Nothing is started
     and no folder exists yet, so a corrected command can simply be run again.
     """
+    import inspect
+
     from acquisition.ring_buffer import RingBuffer
-    from acquisition.trackers import TrackerError, create_tracker
+    from acquisition.trackers import TrackerError, create_tracker, tracker_class
     from sessions.store import with_recorded_session
 
     source = None
     try:
         opts, source = with_recorded_session(name, options)
+        if geometry is not None and "screen" in inspect.signature(tracker_class(name)).parameters:
+            opts.setdefault("screen", geometry)  # as the runner does (pixel gaze needs it)
         tracker = create_tracker(name, RingBuffer(1 << 10), **opts)
         if rate_hz is not None:
             tracker.set_rate(rate_hz)
@@ -122,6 +130,7 @@ def preflight(
     seed: int | None = None,
     need_display: bool = True,
     tracker_options: Mapping[str, Any] | None = None,
+    geometry: Any = None,
 ) -> PreflightResult:
     """Check everything; return what was loaded, or raise :class:`PreflightError` listing all problems."""
     problems: list[str] = []
@@ -185,7 +194,7 @@ def preflight(
                 bad = check_tracker_options(tracker, opts)
                 problems += [f"tracker: {b}" for b in bad]
                 if not bad:
-                    rate = _try_tracker(tracker, opts, rate_hz, problems) or rate
+                    rate = _try_tracker(tracker, opts, rate_hz, problems, geometry) or rate
         except TrackerError as exc:
             problems.append(f"tracker: {exc}")
             rate = rate_hz or 1200.0

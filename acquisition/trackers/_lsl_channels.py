@@ -73,10 +73,15 @@ def read_channel_metadata(info: Any) -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
     ch = info.desc().child("channels").child("channel")
     while not ch.empty() and len(out) < info.channel_count():
-        out.append({k: ch.child_value(k).strip() for k in ("label", "eye", "type", "unit")})
+        out.append(
+            {
+                k: ch.child_value(k).strip()
+                for k in ("label", "eye", "type", "unit", "coordinate_system")
+            }
+        )
         ch = ch.next_sibling("channel")
     while len(out) < info.channel_count():
-        out.append({"label": "", "eye": "", "type": "", "unit": ""})
+        out.append({"label": "", "eye": "", "type": "", "unit": "", "coordinate_system": ""})
     return out
 
 

@@ -35,6 +35,17 @@ from acquisition.trackers._lsl_channels import (
     read_channel_metadata,
 )
 from acquisition.trackers.base import Availability, Tracker, TrackerError
+from acquisition.trackers.lsl_layouts import (
+    GazeLayout,
+    StreamView,
+    identify_layout,
+    parse_mapping,
+    unknown_layout_message,
+)
+
+#: A gaze stream when no type is asked for: ``Gaze`` (the XDF convention) or ``Eyetracker``
+#: (older builds of App-TobiiPro).
+GAZE_TYPES = ("Gaze", "Eyetracker")
 
 __all__ = ["MAPPING_KEYS", "ChannelMapping", "LslTracker", "map_channels", "read_channel_metadata"]
 
@@ -45,6 +56,24 @@ def _quote(prop: str, value: str) -> str:
             f"lsl: {prop} {value!r} contains a single quote, which LSL queries cannot match"
         )
     return f"{prop}='{value}'"
+
+
+def stream_view(info: Any, channels: list[dict[str, str]] | None = None) -> StreamView:
+    """What the layout table looks at in a full ``pylsl.StreamInfo`` (with its description)."""
+    desc: dict[str, str] = {}
+    node = info.desc().first_child()
+    while not node.empty():
+        name = node.name()
+        if name == "acquisition":
+            sub = node.first_child()
+            while not sub.empty():
+                desc[f"acquisition/{sub.name()}"] = sub.child_value().strip()
+                sub = sub.next_sibling()
+        elif name != "channels":
+            desc[name] = node.child_value().strip()
+        node = node.next_sibling()
+    chans = channels if channels is not None else read_channel_metadata(info)
+    return StreamView(info.name(), info.type(), tuple(chans), desc)
 
 
 def _describe(info: Any) -> str:
@@ -97,11 +126,14 @@ class LslTracker(Tracker):
     buffer : RingBuffer
         Where samples go.
     name, type, source_id : str, optional
-        Properties the stream must have (``type`` defaults to ``"Gaze"``; ``None`` = any).
+        Properties the stream must have (``type`` None: ``Gaze`` or ``Eyetracker``).
     resolve_timeout : float
         Seconds to wait for the stream (finite).
     mapping, units, y_origin : optional
-        See :func:`map_channels`.
+        See :func:`map_channels`; ``mapping`` may also be text ``"left_x:GazeX,left_y:GazeY"``
+        (``--tracker-option mapping=...``). Without a mapping the stream's layout is looked up
+        in :data:`~acquisition.trackers.lsl_layouts.LAYOUTS` (App-TobiiPro, App-EyeLink, the
+        Pupil Labs relays, gazeread's own, the XDF gaze meta-data).
     screen : object with ``width_px``/``height_px``, optional
         Screen geometry (e.g. :class:`calibration.geometry.ScreenGeometry`) for pixel streams.
     screen_size_px : (int, int), optional
@@ -125,7 +157,7 @@ class LslTracker(Tracker):
         buffer: RingBuffer,
         *,
         name: str | None = None,
-        type: str | None = "Gaze",
+        type: str | None = None,
         source_id: str | None = None,
         resolve_timeout: float = 5.0,
         mapping: Mapping[str, str | int] | None = None,
@@ -150,11 +182,14 @@ class LslTracker(Tracker):
         conds = [
             _quote(p, v) for p, v in (("name", name), ("type", type), ("source_id", source_id)) if v
         ]
-        if not conds:
-            raise TrackerError(
-                "lsl: give at least one of name, type or source_id to find the stream"
-            )
+        if type is None and not (name or source_id):
+            conds.append("(" + " or ".join(_quote("type", t) for t in GAZE_TYPES) + ")")
         self._predicate = " and ".join(conds)
+        if isinstance(mapping, str):
+            try:
+                mapping = parse_mapping(mapping)
+            except ValueError as exc:
+                raise TrackerError(f"lsl: --tracker-option mapping: {exc}") from None
         self._resolve_timeout = float(resolve_timeout)
         if screen is not None and screen_size_px is None:
             screen_size_px = (int(screen.width_px), int(screen.height_px))
@@ -163,6 +198,18 @@ class LslTracker(Tracker):
         self._stream_info = self._full_info(self._resolved)
         si = self._stream_info
         self._channels = read_channel_metadata(si)
+        self.layout: GazeLayout | None = None
+        if mapping is None:
+            view = stream_view(si, self._channels)
+            self.layout = identify_layout(view)
+            if self.layout is None:
+                raise TrackerError(unknown_layout_message(_describe(si), view))
+            if not self.layout.screen_based:
+                raise TrackerError(f"lsl: stream {_describe(si)}: {self.layout.advice}")
+            if self.layout.mapping is not None:
+                mapping = dict(self.layout.mapping)
+                units = units or self.layout.units
+        self._missing = np.array(self.layout.missing if self.layout else (), dtype=np.float64)
         self.mapping = map_channels(
             _describe(si), self._channels, mapping=mapping, units=units,
             screen_size_px=screen_size_px, y_origin=y_origin,
@@ -205,6 +252,8 @@ class LslTracker(Tracker):
             "uid": si.uid(), "hostname": si.hostname(), "channel_count": si.channel_count(),
             "channel_labels": labels, "mapping": self.mapping.describe(labels),
             "mapping_source": self.mapping.source, "mapping_notes": list(self.mapping.notes),
+            "layout": self.layout.key if self.layout else "explicit mapping",
+            "layout_app": self.layout.app if self.layout else "",
         }  # fmt: skip
 
     # ------------------------------------------------------------------ discovery
@@ -225,13 +274,41 @@ class LslTracker(Tracker):
 
     @classmethod
     def discover(cls, timeout: float = 1.0) -> list[str]:
-        """Describe every LSL stream of type Gaze seen within ``timeout`` seconds."""
+        """Describe every gaze stream seen within ``timeout`` s, with the layout it will use.
+
+        A gaze stream is one of type Gaze or Eyetracker, or any stream a known layout
+        recognises; each line says how its channels will be mapped, that it is head-mounted
+        (and cannot be used as it is), or which ``--tracker-option mapping=...`` to write.
+        """
         if not cls.is_available().ok:
             return []
         import pylsl
 
-        found = pylsl.resolve_streams(wait_time=float(timeout))
-        return [f"lsl: {_describe(i)}" for i in found if i.type().lower() == "gaze"]
+        out = []
+        for info in pylsl.resolve_streams(wait_time=float(timeout)):
+            if info.type() in ("Markers", "Fixations"):
+                continue
+            try:
+                inlet = pylsl.StreamInlet(info, max_buflen=1, recover=False)
+                try:
+                    full = inlet.info(timeout=min(2.0, max(0.5, timeout)))
+                finally:
+                    del inlet
+            except Exception:  # a stream that vanished meanwhile
+                continue
+            view = stream_view(full)
+            layout = identify_layout(view)
+            gazeish = info.type() in GAZE_TYPES
+            if not gazeish and (layout is None or layout.key == "xdf"):
+                continue  # another kind of stream (only a known app's layout makes it gaze)
+            head = f"lsl: {_describe(info)}"
+            if layout is None:
+                out.append(f"{head} - unknown layout. {unknown_layout_message('', view)[20:]}")
+            elif not layout.screen_based:
+                out.append(f"{head} - {layout.app}: head-mounted, {layout.advice}")
+            else:
+                out.append(f"{head} - {layout.app}: {layout.describe_mapping(view)}")
+        return out
 
     def supported_rates(self) -> list[float]:
         """The stream's nominal rate (an LSL inlet cannot change it; 0 = irregular)."""
@@ -454,6 +531,12 @@ class LslTracker(Tracker):
         rows["t"] = t
         rows["device_ts"] = np.round(ts * 1e6).astype(np.int64)
         d = data[:n]
+        if self._missing.size:  # the app's "no data" values (e.g. EyeLink's 0 and -32768)
+            d = d.astype(np.float64)
+            for key, ch, _, _ in self.mapping.targets:
+                if key.endswith(("_x", "_y")) and "_eye_" not in key:
+                    col = d[:, ch]
+                    col[np.isin(col, self._missing) | (np.abs(col) >= 1e7)] = np.nan
         explicit_valid = set()
         for key, ch, scale, offset in self.mapping.targets:
             col = d[:, ch].astype(np.float64)

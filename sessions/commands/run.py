@@ -207,6 +207,7 @@ def run(args: argparse.Namespace) -> int:
             rate_hz=args.rate,
             seed=args.seed,
             tracker_options=options,
+            geometry=geometry,
         )
     except PreflightError as exc:
         print(f"gazeread run: {exc}", file=sys.stderr)

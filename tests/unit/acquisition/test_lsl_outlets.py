@@ -84,6 +84,7 @@ def test_gaze_outlet_metadata_and_per_sample_timestamps() -> None:
             "eye": "left",
             "type": "ScreenX",
             "unit": "normalized",
+            "coordinate_system": "",
         }
         assert info.desc().child_value("tracker") == "simulated"
         t0 = pylsl.local_clock()

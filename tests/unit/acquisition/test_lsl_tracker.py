@@ -135,9 +135,10 @@ def test_stream_not_found_names_the_query() -> None:
         LslTracker(RingBuffer(16), source_id=sid, resolve_timeout=0.2)
 
 
-def test_no_query_and_bad_timeout_refused() -> None:
-    with pytest.raises(TrackerError, match="at least one of name, type or source_id"):
-        LslTracker(RingBuffer(16), type=None)
+def test_no_query_looks_for_either_gaze_type_and_bad_timeout_refused() -> None:
+    # App-TobiiPro's older builds publish type Eyetracker: both are gaze streams
+    with pytest.raises(TrackerError, match=r"type='Gaze' or type='Eyetracker'"):
+        LslTracker(RingBuffer(16), resolve_timeout=0.2)
     with pytest.raises(TrackerError, match="resolve_timeout"):
         LslTracker(RingBuffer(16), source_id="x", resolve_timeout=float("inf"))
 
@@ -364,3 +365,34 @@ def test_model_and_serial_are_read_from_the_xdf_acquisition_node() -> None:
     tr = create_tracker("lsl", RingBuffer(1 << 10), source_id=sid, resolve_timeout=5.0)
     assert tr.info.model == "EyeLink 1000 Plus" and tr.info.serial == "EL-4242"
     del outlet
+
+
+def test_an_unknown_layout_is_told_the_exact_mapping_to_write() -> None:
+    sid = unique_id("unknown")
+    chans = [(lab, "", "", "") for lab in ("GazeLX", "GazeLY", "GazeRX", "GazeRY")]
+    outlet = make_outlet(sid, channels=chans, rate=120.0, type_="Gaze")
+    with pytest.raises(TrackerError) as info:
+        create_tracker("lsl", RingBuffer(1 << 10), source_id=sid, resolve_timeout=5.0)
+    msg = str(info.value)
+    want = "--tracker-option mapping=left_x:GazeLX,left_y:GazeLY,right_x:GazeRX,right_y:GazeRY"
+    assert want in msg and "['GazeLX', 'GazeLY', 'GazeRX', 'GazeRY']" in msg
+    # written as told (the text form of --tracker-option), the stream is used
+    tr = create_tracker(
+        "lsl", RingBuffer(1 << 10), source_id=sid, resolve_timeout=5.0,
+        mapping=want.split("mapping=")[1], units="normalized",
+    )  # fmt: skip
+    assert tr.info.extra["layout"] == "explicit mapping"
+    assert tr.mapping.describe(["GazeLX", "GazeLY", "GazeRX", "GazeRY"])["right_y"] == "GazeRY"
+    del outlet
+
+
+def test_parse_mapping_text() -> None:
+    from acquisition.trackers.lsl_layouts import parse_mapping
+
+    assert parse_mapping("left_x:a, left_y=b,right_x:2") == {
+        "left_x": "a",
+        "left_y": "b",
+        "right_x": 2,
+    }
+    with pytest.raises(ValueError, match="FIELD:CHANNEL"):
+        parse_mapping("left_x")
