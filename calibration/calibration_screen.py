@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from psychopy import core, event, monitors, visual
@@ -193,6 +194,9 @@ class PsychoPyDisplay:
     capture : set of str
         Screenshots to take (``'target'``: the first fully shrunk target; ``'results'``: the
         first results frame); they land in :attr:`screenshots` as PIL images.
+    on_flip : callable, optional
+        Called after every flip (a session checks its tracker's health there; raising
+        :class:`~calibration.procedure.StopSession` ends the calibration and the session).
     """
 
     def __init__(
@@ -203,8 +207,10 @@ class PsychoPyDisplay:
         dot_deg: float = 0.15,
         auto_results_s: float = 1.5,
         capture: set[str] | None = None,
+        on_flip: Callable[[], None] | None = None,
     ) -> None:
         self.win = win
+        self.on_flip = on_flip
         self.geometry = geometry
         self.dot_deg = dot_deg
         self.auto_results_s = auto_results_s
@@ -238,7 +244,12 @@ class PsychoPyDisplay:
             self._last_inner = state.diameter_deg
         else:
             self._last_inner = 0.0
+        self._flip()
+
+    def _flip(self) -> None:
         self.win.flip()
+        if self.on_flip is not None:
+            self.on_flip()
 
     def message(self, text: str, *, error: bool = False, duration_s: float = 0.0) -> None:
         """Show ``text`` (error: in amber) until ``duration_s`` passes or a key is pressed."""
@@ -248,7 +259,7 @@ class PsychoPyDisplay:
         event.clearEvents(eventType="keyboard")
         while True:
             self._text.draw()
-            self.win.flip()
+            self._flip()
             keys = event.getKeys()
             if "escape" in keys:
                 self._aborted = True
@@ -285,6 +296,7 @@ def run_calibration(
     on_target: TargetHook | None = None,
     history: CalibrationHistory | None = None,
     display: PsychoPyDisplay | None = None,
+    on_flip: Callable[[], None] | None = None,
 ) -> CalibrationOutcome:
     """Calibrate and validate ``tracker`` in ``win``; what the session runner calls.
 
@@ -301,7 +313,9 @@ def run_calibration(
             set_target(x, y)
 
     settings = settings or CalibrationSettings()
-    disp = display or PsychoPyDisplay(win, geometry, auto_results_s=settings.auto_results_s)
+    disp = display or PsychoPyDisplay(
+        win, geometry, auto_results_s=settings.auto_results_s, on_flip=on_flip
+    )
     reader = buffer.reader("calibration")
     proc = CalibrationProcedure(
         tracker, reader, geometry, settings, on_target=on_target, history=history

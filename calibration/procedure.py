@@ -60,10 +60,20 @@ __all__ = [
     "CalibrationSettings",
     "Display",
     "ResultsView",
+    "StopSession",
     "TargetHook",
 ]
 
 log = logging.getLogger(__name__)
+
+
+class StopSession(RuntimeError):
+    """Raised by a display hook to end the calibration and the session at once.
+
+    The session's health check raises it (a tracker lost for longer than the outage limit):
+    :meth:`CalibrationProcedure.run` restores the previous calibration and re-raises it,
+    where any other error only ends the calibration.
+    """
 
 
 class CalibrationProcedure:
@@ -512,6 +522,9 @@ class CalibrationProcedure:
         """
         try:
             return self._run(display, auto, max_rounds)
+        except StopSession:
+            self._restore_previous()
+            raise
         except Exception as exc:  # last line of defence: report, never crash the session
             log.exception("calibration: unexpected error")
             self._restore_previous()

@@ -72,6 +72,7 @@ def run_session_calibration(runner: Any, reason: str) -> dict[str, Any]:
         outcome = run_calibration(
             p.win, pipeline.tracker, pipeline.buffer, p.geometry, settings, auto,
             on_target=_on_target(runner), history=runner._calibration_history,
+            on_flip=runner._check,  # a tracker lost past the limit ends the session here too
         )  # fmt: skip
     finally:
         p.win.color = p.background

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from calibration.geometry import ScreenGeometry
+from calibration.procedure import StopSession
 from experiment_protocols.loader import LoadedProtocol
 from experiment_protocols.model import Protocol
 from experiment_protocols.schedule import PlannedTrial, Schedule, StimulusRef
@@ -26,8 +27,11 @@ __all__ = [
 ]
 
 
-class SessionAbort(RuntimeError):
-    """Stop the session now (tracker lost, recorder failed); the message says why."""
+class SessionAbort(StopSession):
+    """Stop the session now (tracker lost, recorder failed); the message says why.
+
+    A :class:`~calibration.procedure.StopSession`, so that it also ends a calibration under way.
+    """
 
 
 @dataclasses.dataclass

@@ -76,3 +76,51 @@ def test_a_long_outage_stops_cleanly(tmp_path: Path) -> None:
     assert len(problems) == 1 and "limit 2 s" in problems[0] and "--resume" in problems[0]
     assert [e["kind"] for e in store.events("stream_lost")] == ["stream_lost"]
     store.close()
+
+
+@pytest.mark.gui
+def test_a_long_outage_stops_gazeread_run_and_resume_completes(tmp_path: Path) -> None:
+    import os
+
+    from sessions.store import SessionReader
+    from tests.functional._sessions_helpers import (
+        run_command,
+        write_small_protocol,
+        write_small_stimuli,
+    )
+
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs a display (pytest-xvfb provides one)")
+    sid = f"gazeread-outage-{uuid.uuid4().hex[:10]}"
+    outlet = subprocess.Popen(
+        [sys.executable, str(HERE / "_lsl_outage_outlet.py"), sid, "--before", "10",
+         "--outage", "5", "--after", "200"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    protocol = write_small_protocol(tmp_path / "p")
+    manifest = write_small_stimuli(tmp_path / "stim", n=3)
+    out = tmp_path / "out"
+    base = run_command(protocol, manifest, out, "P5")
+    base[base.index("--tracker") + 1] = "lsl"
+    j = base.index("--rate")
+    del base[j : j + 2]
+    cmd = [*base, "--tracker-option", f"source_id={sid}"]
+    try:
+        first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert first.returncode == 1, first.stderr[-3000:]
+        assert "limit 2 s" in first.stderr and "--resume" in first.stderr
+        assert "Traceback" not in first.stderr
+        folder = out / "t-study" / "sub-P5" / "ses-1"
+        with SessionReader.open(folder) as r:
+            assert r.session_info()["status"] == "interrupted"
+            assert r.events("stream_lost")
+        again = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0, again.stderr[-3000:]
+        with SessionReader.open(folder) as r:
+            assert r.session_info()["status"] == "completed"
+            total, complete = r.trial_progress()
+            assert total == complete
+    finally:
+        outlet.kill()
+        outlet.wait(10)
+        outlet.stdout.close()  # type: ignore[union-attr]
