@@ -78,13 +78,17 @@ def builtin_protocol_names() -> tuple[str, ...]:
 def load_protocol(name_or_path: str | Path) -> LoadedProtocol:
     """Load a built-in protocol by name (``gazeval``, ``demo``) or a TOML file by path.
 
+    A built-in name always means the built-in protocol, even when a file or folder of that
+    name is in the current folder (``gazeread demo`` makes a ``demo`` study folder there); a
+    file is named like a path (``./demo``, ``demo.toml``, ``protocols/demo``).
+
     Raises
     ------
     ProtocolFileError
         The file is missing, is not TOML, or describes an invalid protocol.
     """
     text_name = str(name_or_path)
-    if text_name in builtin_protocol_names() and not Path(text_name).exists():
+    if text_name in builtin_protocol_names():
         res = (
             resources.files("experiment_protocols")
             .joinpath("builtin")

@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 __all__ = [
     "fixation_count_map",
     "fixation_density_map",
+    "fixation_points_image",
     "map_to_uint8",
     "sigma_image_px",
 ]
@@ -148,3 +149,22 @@ def map_to_uint8(m: ArrayLike) -> NDArray[np.uint8]:
     if not peak > 0:
         return np.zeros(a.shape, dtype=np.uint8)
     return np.clip(np.rint(a / peak * 255.0), 0, 255).astype(np.uint8)
+
+
+def fixation_points_image(
+    count_map: ArrayLike, radius_px: float | None = None
+) -> NDArray[np.uint8]:
+    """A fixation count map drawn to be seen: each fixated pixel as a white disc (uint8 0/255).
+
+    ``radius_px`` defaults to 0.5 % of the image's larger side, at least 3 px (a one-pixel dot
+    per fixation is invisible on a 3000 px radiograph). The count map itself (``.npy``) keeps
+    one pixel per fixation; this is only its picture.
+    """
+    from scipy.ndimage import binary_dilation
+
+    m = np.asarray(count_map) > 0
+    r = float(radius_px) if radius_px is not None else max(3.0, 0.005 * max(m.shape))
+    k = int(np.ceil(r))
+    yy, xx = np.mgrid[-k : k + 1, -k : k + 1]
+    disc = xx * xx + yy * yy <= r * r
+    return np.where(binary_dilation(m, structure=disc), 255, 0).astype(np.uint8)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -71,15 +70,9 @@ def _writable(folder: Path) -> str | None:
 
 
 def _display_problem() -> str | None:
-    if sys.platform.startswith("linux") and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    ):
-        return (
-            "no display: DISPLAY is not set, so the stimulus window cannot open. Run on the "
-            "stimulus computer's desktop, or for a test run use a virtual display: "
-            "xvfb-run -s '-screen 0 1920x1080x24' gazeread run ... (apt-get install xvfb)"
-        )
-    return None
+    from sessions.commands.display import display_missing, no_display_message
+
+    return no_display_message("run") if display_missing() else None
 
 
 def _try_tracker(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -44,27 +45,40 @@ _COLOUR = (
 
 
 def read_dataset(p: Path, data: bytes) -> Any:
-    """Parse DICOM bytes (with pixel data) or raise :class:`ImageLoadError` naming ``p``."""
+    """Parse DICOM bytes (with pixel data) or raise :class:`ImageLoadError` naming ``p``.
+
+    pydicom's warnings are not printed: a file that ends inside its data (pydicom warns "End of
+    file reached before ...") or whose header describes an image without its pixel data is
+    reported as truncated or corrupt.
+    """
     from pydicom import dcmread
     from pydicom.errors import InvalidDicomError
 
-    try:
+    fix = "check that it is a DICOM image and not truncated; re-export it from the PACS"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         try:
-            return dcmread(io.BytesIO(data))
-        except InvalidDicomError:
-            # no 128-byte preamble + 'DICM': old ACR-NEMA style files; try without it
-            ds = dcmread(io.BytesIO(data), force=True)
-            if not any(k in ds for k in ("SOPClassUID", "Modality", "PixelData", "Rows")):
-                raise InvalidDicomError(
-                    "no DICOM preamble and no recognisable DICOM elements"
-                ) from None
-            return ds
-    except Exception as exc:  # pydicom raises many types for a broken file; all mean the same
+            try:
+                ds = dcmread(io.BytesIO(data))
+            except InvalidDicomError:
+                # no 128-byte preamble + 'DICM': old ACR-NEMA style files; try without it
+                ds = dcmread(io.BytesIO(data), force=True)
+                if not any(k in ds for k in ("SOPClassUID", "Modality", "PixelData", "Rows")):
+                    raise InvalidDicomError(
+                        "no DICOM preamble and no recognisable DICOM elements"
+                    ) from None
+        except Exception as exc:  # pydicom raises many types for a broken file; all mean the same
+            raise ImageLoadError(
+                p, f"is not a readable DICOM file ({type(exc).__name__}: {exc})", fix
+            ) from exc
+    ended = [str(w.message) for w in caught if "end of file" in str(w.message).lower()]
+    headless_image = "PixelData" not in ds and "Rows" in ds
+    if ended or headless_image:
+        why = ended[0] if ended else "its header describes an image but the pixel data is missing"
         raise ImageLoadError(
-            p,
-            f"is not a readable DICOM file ({type(exc).__name__}: {exc})",
-            "check that it is a DICOM image and not truncated; re-export it from the PACS",
-        ) from exc
+            p, f"is a truncated or corrupt DICOM file ({len(data):,} bytes; {why})", fix
+        )
+    return ds
 
 
 def pixel_spacing(ds: Any) -> tuple[float, float] | None:

@@ -64,8 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         type=Path,
-        default=Path("sessions"),
-        help="sessions folder; the result goes to OUT/calibrations/ (default ./sessions)",
+        default=Path("gazeread-sessions"),
+        help="sessions folder; the result goes to OUT/calibrations/ (default ./gazeread-sessions, "
+        "as for run and demo)",
     )
     parser.add_argument(
         "--screen",
@@ -135,6 +136,28 @@ def _geometry(args: argparse.Namespace, size: tuple[int, int]) -> Any:
 def run(args: argparse.Namespace) -> int:
     """Run the standalone calibration; see the module docstring for the exit status."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from sessions.commands.display import display_missing, no_display_message, virtual_display
+
+    disp_handle = None
+    if display_missing():
+        if not args.auto:  # a person must see the targets
+            print(f"gazeread calibrate: {no_display_message('calibrate')}", file=sys.stderr)
+            return 2
+        try:
+            disp_handle, msg = virtual_display(tuple(args.screen) if args.screen else (1920, 1080))
+        except RuntimeError as exc:
+            print(f"gazeread calibrate: {exc}", file=sys.stderr)
+            return 2
+        print(f"gazeread calibrate: {msg}", file=sys.stderr)
+    try:
+        return _run_calibration(args)
+    finally:
+        if disp_handle is not None:
+            disp_handle.stop()
+
+
+def _run_calibration(args: argparse.Namespace) -> int:
+    """The calibration itself (a display is there)."""
     from acquisition.ring_buffer import RingBuffer
     from acquisition.trackers import TrackerError, create_tracker
     from calibration.geometry import with_eye_distance

@@ -8,15 +8,13 @@ installed; otherwise the message says what to install.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import sys
 from pathlib import Path
-from typing import Any
 
+from sessions.commands.display import virtual_display
 from sessions.commands.run import add_lsl_scope
 
-__all__ = ["HELP", "add_arguments", "run", "summarise_session"]
+__all__ = ["HELP", "add_arguments", "run"]
 
 HELP = "run a full reading session on built-in images with the simulated tracker and reader"
 
@@ -59,31 +57,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_lsl_scope(parser)
 
 
-def _virtual_display(size: tuple[int, int]) -> tuple[Any, str]:
-    """Start Xvfb when there is no display; returns (handle or None, message)."""
-    if (
-        not sys.platform.startswith("linux")
-        or os.environ.get("DISPLAY")
-        or os.environ.get("WAYLAND_DISPLAY")
-    ):
-        return None, ""
-    if shutil.which("Xvfb") is None:
-        raise RuntimeError(
-            "no display is available (DISPLAY is not set) and Xvfb is not installed, so the demo "
-            "window cannot open. Install a virtual display with `sudo apt-get install xvfb` "
-            "(Debian/Ubuntu; `dnf install xorg-x11-server-Xvfb` on Fedora), or run the demo "
-            "from a desktop session."
-        )
-    from pyvirtualdisplay import Display
-
-    disp = Display(visible=False, size=(size[0], size[1]), color_depth=24)
-    disp.start()
-    return (
-        disp,
-        f"no display found: running on a virtual display (Xvfb {size[0]}x{size[1]}, DISPLAY={os.environ.get('DISPLAY')})",
-    )
-
-
 def _demo_stimuli(folder: Path, seed: int) -> Path:
     """Write the built-in phantoms (and their manifest) into ``folder``; returns the manifest."""
     from stimuli.demo import write_demo_stimuli
@@ -98,40 +71,6 @@ def _next_participant(out: Path) -> str:
         if not (base / f"sub-{pid}" / "ses-1" / "session.sqlite").exists():
             return pid
     return "demo9999"
-
-
-def summarise_session(folder: Path) -> dict[str, Any]:
-    """What a session holds: trials (complete), samples, fixations, answers (by condition)."""
-    from sessions.store import SessionReader
-
-    with SessionReader.open(folder) as s:
-        counts = s.summary_counts()
-        status = s.session_info().get("status")
-    counts["frames"] = counts.pop("image_frames")
-    return {"folder": str(folder), "status": status, **counts}
-
-
-def _print_summary(s: dict[str, Any]) -> None:
-    print("\nRecorded:")
-    print(f"  trials      {s['trials_complete']} of {s['trials_total']} complete")
-    print(f"  samples     {s['samples']:,} ({s['recorded_s']:.1f} s of gaze)")
-    print(
-        f"  fixations   {s['fixations_in_trials']} on images (mean {s['mean_fixation_ms']:.0f} ms), {s['fixations']} in all"
-    )
-    for cond, a in s["answers"].items():
-        extra = ""
-        if a["correct_authenticity"] is not None:
-            extra = f", {a['correct_authenticity']} of {a['n']} judged correctly"
-        print(
-            f"  answers     {cond}: {a['n']}{extra}, mean confidence {a['mean_confidence'] or 0:.1f}, mean time from onset to answer {a['mean_rt_s'] or 0:.1f} s"
-        )
-    for kind, c in s["calibrations"].items():
-        acc = c["mean_accuracy_deg"]
-        print(f"  {kind:<11} {c['n']}" + (f" (mean {acc:.2f} deg)" if acc is not None else ""))
-    print(f"  frames      {s['frames']} image frames, {s['dropped_frames']} dropped")
-    print("\nReplay it:")
-    print(f"  gazeread replay {s['folder']}")
-    print(f"  gazeread check {s['folder']}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -151,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"gazeread demo: {exc}", file=sys.stderr)
         return 2
     try:
-        disp, msg = _virtual_display(size)
+        disp, msg = virtual_display(size)
     except RuntimeError as exc:
         print(f"gazeread demo: {exc}", file=sys.stderr)
         return 2
@@ -196,11 +135,7 @@ def run(args: argparse.Namespace) -> int:
             "seed": args.seed,
             "calibration_error": {"offset": (0.02, -0.015), "gain": (1.03, 0.97)},
         }
-        code = run_session(ns, pre, geometry, reader=reader, tracker_options=tracker_options)
-        folder = pre.folder
-        if (folder / "session.sqlite").exists():
-            _print_summary(summarise_session(folder))
-        return code
+        return run_session(ns, pre, geometry, reader=reader, tracker_options=tracker_options)
     finally:
         if disp is not None:
             disp.stop()

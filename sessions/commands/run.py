@@ -275,7 +275,11 @@ def run_session(
         f"gazeread: session {verdict} ({result.trials_complete} of {result.trials_total} trials)",
         file=sys.stderr,
     )
-    print(result.folder)
+    print(result.folder)  # first line of stdout: the session folder (scripts read it)
+    if (result.folder / "session.sqlite").exists():
+        from sessions.commands.summary import print_summary, summarise_session
+
+        print_summary(summarise_session(result.folder))
     if result.signal_exit is not None:
         return result.signal_exit
     return 0 if result.status in ("completed", "ended") else 1

@@ -8,7 +8,8 @@
 - ``scanpath.csv`` / ``scanpath.npy`` (n x 3: x_image, y_image, duration_ms, in order) and
   ``scanpath.png`` (drawn over the image as shown, with the trial's display window, when it
   can be read; else over grey, with an :class:`~sessions.export.common.ExportWarning`);
-- ``fixation_map.npy`` (uint16 fixation count per image pixel) and ``.png``;
+- ``fixation_map.npy`` (uint16 fixation count per image pixel) and ``.png`` (each fixated
+  pixel drawn as a white disc of 0.5 % of the image's larger side, at least 3 px, to be seen);
 - ``saliency_map.npy`` (float32, sums to 1: Gaussian SD 1 deg of visual angle in image px,
   duration-weighted) and ``.png``.
 
@@ -36,7 +37,13 @@ from sessions.export.common import (
     iter_readings,
     load_session,
 )
-from sessions.maps import fixation_count_map, fixation_density_map, map_to_uint8, sigma_image_px
+from sessions.maps import (
+    fixation_count_map,
+    fixation_density_map,
+    fixation_points_image,
+    map_to_uint8,
+    sigma_image_px,
+)
 from sessions.store import SessionReader
 
 __all__ = ["READINGS_COLUMNS", "export_gazevalm", "reading_row"]
@@ -201,7 +208,7 @@ def export_reading(r: Reading, folder: Path) -> pd.DataFrame:
     size = (r.layout.image_width, r.layout.image_height)
     fmap = fixation_count_map(sp["x_image"], sp["y_image"], size)
     np.save(folder / "fixation_map.npy", fmap.astype(np.uint16))
-    Image.fromarray(np.where(fmap > 0, 255, 0).astype(np.uint8)).save(folder / "fixation_map.png")
+    Image.fromarray(fixation_points_image(fmap)).save(folder / "fixation_map.png")
     screen = r.session.screen
     cx, cy = (
         (r.layout.screen_rect[0] + r.layout.screen_rect[2]) / 2,

@@ -70,7 +70,8 @@ def test_killed_session_resumes_and_completes(tmp_path: Path) -> None:
         check=False,
     )
     assert r.returncode == 0, r.stderr[-3000:]
-    assert r.stdout.strip().endswith(str(db.parent))
+    assert r.stdout.strip().splitlines()[0] == str(db.parent)
+    assert "Recorded:" in r.stdout and "gazeread replay" in r.stdout  # the same summary as demo
     with SessionStore.open(db) as s:
         trials = s.trials()
         assert [t["status"] for t in trials] == ["complete"] * 6

@@ -54,3 +54,18 @@ def test_one_degree_in_image_pixels() -> None:
 def test_uint8_scaling() -> None:
     assert map_to_uint8(np.array([[0.0, 0.5, 1.0]])).tolist() == [[0, 128, 255]]
     assert map_to_uint8(np.zeros((2, 2))).max() == 0
+
+
+def test_fixation_points_image_is_visible() -> None:
+    from sessions.maps import fixation_points_image
+
+    m = np.zeros((1000, 800), dtype=np.uint16)
+    m[100, 200] = 1
+    m[500, 400] = 2
+    img = fixation_points_image(m)
+    r = 5.0  # 0.5 % of 1000 px
+    assert img.dtype == np.uint8 and set(np.unique(img)) == {0, 255}
+    lit = int((img == 255).sum())
+    assert 2 * 0.8 * np.pi * r * r < lit < 2 * 1.2 * np.pi * r * r
+    assert img[100, 200 + 4] == 255 and img[100, 200 + 7] == 0
+    assert fixation_points_image(np.zeros((10, 10))).max() == 0

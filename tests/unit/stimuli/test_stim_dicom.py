@@ -248,3 +248,30 @@ def test_garbage_with_dcm_suffix_is_not_dicom(tmp_path: Path) -> None:
     p.write_text("this is a text file")
     with pytest.raises(ImageLoadError, match="not a readable DICOM"):
         load_image(p)
+
+
+@pytest.mark.parametrize("fraction", [0.5, 0.01])
+def test_a_truncated_dicom_is_named_as_such_without_library_warnings(
+    tmp_path: Path, fraction: float
+) -> None:
+    import warnings
+
+    from stimuli.loading import ImageLoadError, load_image
+
+    src = (
+        Path(__file__).resolve().parents[4]
+        / "shared"
+        / "testdata"
+        / "cxr"
+        / "cr_chest_monochrome2.dcm"
+    )
+    if not src.exists():
+        pytest.skip(f"test data not found: {src}")
+    data = src.read_bytes()
+    p = tmp_path / "cut.dcm"
+    p.write_bytes(data[: int(len(data) * fraction)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a pydicom warning leaking out would fail here
+        with pytest.raises(ImageLoadError, match="truncated or corrupt DICOM") as info:
+            load_image(p)
+    assert "cut.dcm" in str(info.value) and "re-export" in str(info.value)
