@@ -42,12 +42,17 @@ class QualityThresholds:
         Effective rate must be at least this fraction of the nominal rate.
     max_validation_deg : float
         Largest acceptable average validation accuracy (EyeLink GOOD: < 1.0 deg).
+    max_frame_drop_percent : float
+        Share of display frames dropped while images were shown above which ``check`` warns
+        what that means for onset timing (1 %: a drop now and then is normal on a busy
+        computer; more means the display did not keep up).
     """
 
     max_missing_percent: float = 15.0
     max_dropped_percent: float = 1.0
     min_rate_fraction: float = 0.95
     max_validation_deg: float = 1.0
+    max_frame_drop_percent: float = 1.0
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -246,6 +251,8 @@ def session_verdict(
     events: Sequence[dict[str, Any]] = (),
     frame_drops: int = 0,
     thresholds: QualityThresholds | None = None,
+    frames: int = 0,
+    longest_frame_s: float | None = None,
 ) -> tuple[bool, list[str], list[str]]:
     """Decide whether a session is usable.
 
@@ -345,8 +352,26 @@ def session_verdict(
             gap = (ev.get("data") or {}).get("gap_s")
             pause = f" (paused {gap:.1f} s)" if isinstance(gap, (int, float)) else ""
             warnings.append(f"session was interrupted and resumed{pause}: {ev.get('message', '')}")
-    if frame_drops:
-        warnings.append(f"{frame_drops} display frames dropped while images were shown")
+    share = 100.0 * frame_drops / frames if frames else None
+    if frame_drops and share is not None and share > th.max_frame_drop_percent:
+        longest = f"{longest_frame_s * 1000:.0f} ms" if longest_frame_s else "a frame or more"
+        warnings.append(
+            f"{frame_drops} of {frames} image frames ({share:.1f} %, above "
+            f"{th.max_frame_drop_percent:g} %) were dropped: the display did not keep up. Image "
+            "onsets are still the flip times that showed the images, but a change on screen "
+            f"could come up to {longest} late (the longest frame interval), which matters for "
+            "gaze-contingent timing and response times under ~100 ms; run on a quieter "
+            "computer (no other programs, vsync on)"
+        )
+    elif frame_drops:
+        warnings.append(
+            f"{frame_drops} display frames dropped while images were shown"
+            + (
+                f" ({share:.1f} % of {frames}: within the normal range)"
+                if share is not None
+                else ""
+            )
+        )
     return (not problems, problems, warnings)
 
 

@@ -89,10 +89,13 @@ def check_session(path: str | Path, thresholds: QualityThresholds | None = None)
         n_resp[r["trial_id"]] = n_resp.get(r["trial_id"], 0) + 1
     trial_rows: list[dict[str, Any]] = []
     frame_drops = 0
+    frames = 0
+    longest_frame = 0.0
     for tr in trials:
         t0, t1 = trial_window(tr)
         row: dict[str, Any] = {
             "id": tr["id"],
+            "number": int(tr["id"]) + 1,  # as people count (ids in the store start at 0)
             "condition": tr["condition"],
             "image_id": tr["image_id"],
             "status": tr["status"],
@@ -103,6 +106,9 @@ def check_session(path: str | Path, thresholds: QualityThresholds | None = None)
         }
         if tr["dropped_frames"]:
             frame_drops += int(tr["dropped_frames"])
+        intervals = json.loads(tr["frame_intervals_json"]) if tr.get("frame_intervals_json") else []
+        frames += len(intervals)
+        longest_frame = max([longest_frame, *intervals])
         if t0 is not None:
             hi = np.inf if t1 is None else t1
             i0, i1 = np.searchsorted(t, [t0, hi], side="left")
@@ -125,6 +131,8 @@ def check_session(path: str | Path, thresholds: QualityThresholds | None = None)
         events=events,
         frame_drops=frame_drops,
         thresholds=thresholds,
+        frames=frames,
+        longest_frame_s=longest_frame or None,
     )
     if state == "recording" and holder is not None:
         warnings.insert(
@@ -178,6 +186,7 @@ def check_session(path: str | Path, thresholds: QualityThresholds | None = None)
             "any": o["validity_any_percent"],
         },
         "frame_drops": frame_drops,
+        "frames": frames,
         "calibrations": [
             {
                 "t": c["t"],
@@ -198,6 +207,19 @@ def _f(v: Any, fmt: str = ".1f") -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "-"
     return format(v, fmt)
+
+
+def _calibration_line(c: dict[str, Any]) -> str:
+    """One calibration record in words: only the figures it has."""
+    head = f"{c['kind'].replace('_', ' ')} ({c['method']}) at t={_f(c['t'], '.2f')} s"
+    parts = []
+    if c.get("accuracy_deg") is not None:
+        parts.append(f"accuracy {_f(c['accuracy_deg'], '.2f')} deg")
+    if c.get("worst_deg") is not None:
+        parts.append(f"worst {_f(c['worst_deg'], '.2f')} deg")
+    if c.get("passed") is not None:
+        parts.append("passed" if c["passed"] else "FAILED")
+    return head + (": " + ", ".join(parts) if parts else ": no figures recorded")
 
 
 def format_report(rep: dict[str, Any]) -> str:
@@ -221,19 +243,15 @@ def format_report(rep: dict[str, Any]) -> str:
         f"  interruptions {rep['interruptions']['count']}, paused "
         f"{_f(rep['interruptions']['paused_s'])} s (left out of duration, rate and drops)",
         f"  validity left {_f(v['left'])} %, right {_f(v['right'])} %, either {_f(v['any'])} %",
-        f"  frame drops {rep['frame_drops']}",
+        f"  frame drops {rep['frame_drops']} of {rep['frames']} image frames",
     ]
     for c in rep["calibrations"]:
-        lines.append(
-            f"  {c['kind']} ({c['method']}) at t={_f(c['t'], '.2f')}: accuracy "
-            f"{_f(c['accuracy_deg'], '.2f')} deg, worst {_f(c['worst_deg'], '.2f')} deg, "
-            f"passed {c['passed']}"
-        )
+        lines.append(f"  {_calibration_line(c)}")
     lines.append("  trial  condition     status    resp  samples  eff.Hz  dropped  valid L/R %")
     for tr in rep["trials"]:
         st = tr["stats"] or {}
         lines.append(
-            f"  {tr['id']:>5}  {tr['condition'][:12]:<12}  {tr['status']:<8}  {tr['responses']:>4}  "
+            f"  {tr['number']:>5}  {tr['condition'][:12]:<12}  {tr['status']:<8}  {tr['responses']:>4}  "
             f"{st.get('samples', 0):>7}  {_f(st.get('effective_rate_hz')):>6}  "
             f"{st.get('dropped_samples', 0):>7}  {_f(st.get('validity_left_percent'))}/"
             f"{_f(st.get('validity_right_percent'))}"

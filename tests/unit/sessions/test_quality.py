@@ -192,3 +192,29 @@ def test_device_drop_reports_are_cross_checked() -> None:
     agree = sample_stats(t, v, v, 1000.0, device_drops=[(0.103, 3), (0.501, 1)])
     assert (agree.dropped_samples, agree.drop_mismatches) == (4, 0)
     assert sample_stats(t, v, v, 1000.0).device_dropped_samples is None
+
+
+def test_frame_drops_above_the_threshold_say_what_they_mean_for_onsets() -> None:
+    st = sample_stats(_t(1000), np.ones(1000), np.ones(1000), 1000.0)
+    common = {"responses": 2, "validation_accuracy_deg": 0.5}
+    _, _, many = session_verdict(st, _trials(["complete"] * 2), frame_drops=355, frames=837,
+                                 longest_frame_s=0.05, **common)  # fmt: skip
+    assert len(many) == 1 and "355 of 837 image frames (42.4 %" in many[0]
+    assert "onsets are still the flip times" in many[0] and "50 ms late" in many[0]
+    _, _, few = session_verdict(st, _trials(["complete"] * 2), frame_drops=3, frames=1553,
+                                **common)  # fmt: skip
+    assert few == [
+        "3 display frames dropped while images were shown (0.2 % of 1553: within the normal range)"
+    ]
+
+
+def test_check_lists_calibrations_with_only_the_figures_they_have() -> None:
+    from sessions.commands.check import _calibration_line
+
+    cal = {"kind": "calibration", "method": "software-affine", "t": 12.0, "accuracy_deg": None,
+           "worst_deg": None, "passed": None}  # fmt: skip
+    assert (
+        _calibration_line(cal) == "calibration (software-affine) at t=12.00 s: no figures recorded"
+    )
+    val = {**cal, "kind": "validation", "accuracy_deg": 0.41, "worst_deg": 0.9, "passed": False}
+    assert _calibration_line(val).endswith("accuracy 0.41 deg, worst 0.90 deg, FAILED")
