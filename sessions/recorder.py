@@ -29,6 +29,7 @@ import numpy as np
 from acquisition.affinity import acquisition_thread
 from acquisition.fixations import fixation_to_row
 from acquisition.ring_buffer import Reader
+from sessions.fixation_trials import TrialWindow, cut_at_windows
 from sessions.store import SessionStore, StoreError
 
 __all__ = ["Recorder", "RecorderStats", "fixation_event_to_row"]
@@ -160,8 +161,8 @@ class Recorder:
         """Say which trial (and image layout) fixations starting from ``t_from`` belong to.
 
         Call it with the image onset flip time when the image appears and with
-        ``(None, None, t_offset)`` when it goes. A fixation is assigned by its ``t_start``, so
-        one that ends after the switch still goes to the right trial. Without ``t_from`` the
+        ``(None, None, t_offset)`` when it goes: a fixation is cut at these times and each part
+        goes to the trial in force (:mod:`sessions.fixation_trials`). Without ``t_from`` the
         switch applies from the newest recorded sample.
         """
         if t_from is None:
@@ -310,17 +311,15 @@ class Recorder:
     def _write_fixation(self, ev: Any) -> None:
         """One fixation; a malformed one is reported as an event, never stops the recording."""
         try:
-            t_start = float(getattr(ev, "t_start", math.nan))
-            trial_id, layout = self.trial_at(t_start) if math.isfinite(t_start) else (None, None)
-            row = fixation_event_to_row(ev, layout, trial_id)
-            if row is None:
+            rows = self._fixation_rows(ev)
+            if not rows:
                 return
             if self._fix_cols is None:
                 self._fix_cols = set(self.store.columns("fixations"))
-            unknown = sorted(set(row) - self._fix_cols)
+            unknown = sorted(set().union(*rows) - self._fix_cols)
             if unknown:
                 raise ValueError(f"unknown fixations column(s) {unknown}")
-            self.store.add_fixations([row])
+            self.store.add_fixations(rows)
         except (StoreError, ValueError, TypeError) as exc:
             t = getattr(ev, "t_emitted", None)
             if not isinstance(t, float) or not math.isfinite(t):
@@ -332,7 +331,41 @@ class Recorder:
             )
             self.stats.rejected_fixations += 1
             return
-        self.stats.fixations += 1
+        self.stats.fixations += len(rows)
+
+    def trial_windows(self) -> list[TrialWindow]:
+        """``(t_onset, t_offset, trial_id, layout)`` of every trial set so far (inf: showing)."""
+        with self._trial_lock:
+            times, info = list(self._trial_times), list(self._trial_info)
+        out: list[TrialWindow] = []
+        for i, (t0, (trial_id, layout)) in enumerate(zip(times, info, strict=True)):
+            if trial_id is not None:
+                t1 = times[i + 1] if i + 1 < len(times) else math.inf
+                out.append((t0, t1, int(trial_id), layout))
+        return out
+
+    def _fixation_rows(self, ev: Any) -> list[dict[str, Any]]:
+        """The store rows of one finished fixation, cut at image onsets and offsets.
+
+        The one rule (:mod:`sessions.fixation_trials`): the part while an image was shown is
+        that trial's, with image coordinates; the rest belongs to no trial.
+        """
+        if isinstance(ev, dict):
+            return [dict(ev)]  # a ready row is stored as it is
+        if getattr(ev, "kind", "end") != "end":
+            return []
+        t_start = float(getattr(ev, "t_start", math.nan))
+        t_end = float(getattr(ev, "t_end", math.nan))
+        pieces = cut_at_windows(t_start, t_end, self.trial_windows())
+        rows = []
+        for t0, t1, trial_id, layout in pieces:
+            row = fixation_event_to_row(ev, layout, trial_id)
+            if row is None:
+                continue
+            if len(pieces) > 1:
+                row.update(t_start=t0, t_end=t1, duration_ms=(t1 - t0) * 1000.0)
+            rows.append(row)
+        return rows
 
     def _fail(self, exc: BaseException) -> None:
         last = self.stats.last_t

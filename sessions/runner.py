@@ -57,7 +57,6 @@ class SessionRunner:
         self._stored_attempts: dict[int, int] = {}
         self.resume_info: dict[str, Any] = {}
         self.preloader: Any = None
-        self._form_fixations: list[tuple[int, float]] = []
         #: the stop signal that ended the run, if one did
         self.interrupted_by: SessionInterrupted | None = None
 
@@ -279,8 +278,6 @@ class SessionRunner:
             margin_px=d.margin_px,
         )
         stim = p.image_stim(image, layout, prepared.display)
-        self._detach_form_fixations()
-        self.pipeline.recorder.set_trial(trial.index, layout)
         auto_end = None
         if cfg.reader is not None:
             if hasattr(self._tracker, "set_attention"):
@@ -293,6 +290,8 @@ class SessionRunner:
             layout_record["window_center"], layout_record["window_width"] = image.window
 
         def on_onset(t: float) -> None:
+            # from the flip that showed the image, fixations are cut onto this trial
+            self.pipeline.recorder.set_trial(trial.index, layout, t_from=t)
             self._marker(
                 t,
                 "image_onset",
@@ -324,8 +323,7 @@ class SessionRunner:
             t_prepare_start=t_prepare,
             auto_end_s=auto_end,
         )
-        self._last_shown = shown
-        self._last_layout = layout
+        self.pipeline.recorder.set_trial(None, None, t_from=shown.t_offset)
         store.update_trial(
             trial.index,
             t_offset=shown.t_offset,
@@ -397,28 +395,10 @@ class SessionRunner:
         sm, trial = self.sm, step.trial
         if sm is None:
             return
-        self.pipeline.recorder.set_trial(None, None)
-        shown = getattr(self, "_last_shown", None)
-        if trial is not None and shown is not None:
-            self._form_fixations.append((trial.index, shown.t_offset))
         self._marker(session_clock(), "trial_end", trial)
         self._preload(self._upcoming(1))
         _, escaped = self.presenter.blank(self.protocol.timing.iti_s)
         sm.pause() if escaped else sm.advance()
-
-    def _detach_form_fixations(self) -> None:
-        """Fixations that began after an image went (on the response form) belong to no image.
-
-        The recorder tags a fixation with the trial in force when the fixation ends, so one
-        that started on the form would carry the trial's image coordinates. Done for earlier
-        trials at the next image and at shutdown, when the recorder has written them.
-        """
-        if self.store is None or not self._form_fixations:
-            return
-        with self.store.batch():
-            for trial_id, t_offset in self._form_fixations:
-                self.store.detach_fixations(trial_id, t_offset)
-        self._form_fixations = []
 
     def _paused(self, step: Step) -> None:
         from experiment_protocols.pause_screen import pause_menu
@@ -603,10 +583,6 @@ class SessionRunner:
             except Exception as exc:
                 problems.append(f"could not write the session_end marker: {exc}")
             problems += self.pipeline.stop()
-            try:
-                self._detach_form_fixations()
-            except Exception as exc:
-                problems.append(f"could not tidy the last trial's fixations: {exc}")
         if self.preloader is not None:
             try:
                 self.preloader.close(timeout=5.0)

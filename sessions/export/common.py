@@ -171,7 +171,7 @@ def iter_readings(store: SessionReader, data: SessionData | None = None) -> Iter
         if t1 is None:
             t1 = float(samples["t"][-1]) if len(samples) else t0
         layout = ImageLayout.from_dict(json.loads(tr["layout_json"])) if tr["layout_json"] else None
-        fix = [f for f in store.fixations(t0, t1) if f["trial_id"] in (None, tr["id"])]
+        fix = store.trial_fixations(int(tr["id"]), t0, t1 + 1e-9)  # the one rule: the trial's rows
         yield Reading(
             session=data,
             trial=tr,

@@ -416,10 +416,8 @@ def load_trial(
 
         rate = estimate_rate(t)
 
-    fx_rows = [
-        f
-        for f in store.fixations(t0, t1)
-        if f.get("trial_id") in (None, trial_id) and f.get("eye", "average") == "average"
+    fx_rows = [  # the one rule (sessions.fixation_trials): the trial's rows, as every export
+        f for f in store.trial_fixations(trial_id, t0, t1) if f.get("eye", "average") == "average"
     ]
     fix = np.zeros(len(fx_rows), dtype=FIX_DTYPE)
     for i, f in enumerate(fx_rows):

@@ -369,6 +369,20 @@ class SessionReader:
             (t0, t1),
         )
 
+    def trial_fixations(
+        self, trial_id: int, t0: float = -np.inf, t1: float = np.inf
+    ) -> list[dict[str, Any]]:
+        """A trial's fixations starting in ``[t0, t1)``, in time order.
+
+        The rows with its id: the parts while its image was shown (the one rule,
+        :mod:`sessions.fixation_trials`). ``t0``/``t1`` pick one showing of a trial that was shown again after a resume.
+        """
+        return self._dicts(
+            "SELECT * FROM fixations WHERE trial_id = ? AND t_start >= ? AND t_start < ? "
+            "ORDER BY t_start",
+            (trial_id, t0, t1),
+        )
+
     def calibrations(self) -> list[dict[str, Any]]:
         """Calibrations, validations and drift checks in time order."""
         return self._dicts("SELECT * FROM calibrations ORDER BY t, id")

@@ -461,19 +461,6 @@ class SessionStore(SessionReader):
                         "duration_ms be set"
                     ) from exc
 
-    def detach_fixations(self, trial_id: int, t_from: float) -> int:
-        """Fixations of a trial that began at or after ``t_from`` belong to no image any more.
-
-        Their ``trial_id`` and image coordinates become NULL; returns how many changed.
-        """
-        with self.transaction() as c:
-            cur = c.execute(
-                "UPDATE fixations SET trial_id = NULL, image_x = NULL, image_y = NULL "
-                "WHERE trial_id = ? AND t_start >= ?",
-                (trial_id, t_from),
-            )
-            return int(cur.rowcount)
-
     def add_calibration(self, t: float, kind: str, method: str, **fields: Any) -> int:
         """Record a calibration, validation or drift check; returns its id."""
         row = {"t": t, "kind": kind, "method": method, **fields}

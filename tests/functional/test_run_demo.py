@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,6 +89,33 @@ def test_demo_records_a_complete_session(tmp_path: Path) -> None:
         assert [e["t"] for e in onsets] == [
             t["t_onset"] for t in sorted(trials, key=lambda t: t["t_onset"])
         ]
+        _same_fixations_everywhere(s, tmp_path)
         cal = s.query("SELECT kind, passed FROM calibrations WHERE kind = 'validation'")
         assert cal and cal[-1][1] == 1
         assert s.session_info()["status"] == "completed"
+
+
+def _same_fixations_everywhere(store: Any, tmp_path: Path) -> None:
+    """One rule for which trial a fixation belongs to: the store, replay and the exports agree."""
+    import pandas as pd
+
+    from sessions.commands.export import export_sessions
+    from sessions.export.common import iter_readings
+    from sessions.replay.data import load_trial
+
+    out = tmp_path / "gz"
+    export_sessions([store.folder], "gazevalm", out)
+    csvs = sorted(out.rglob("fixations.csv"))
+    by_trial = {r.trial["id"]: [f["t_start"] for f in r.fixations] for r in iter_readings(store)}
+    for i, t in enumerate(store.trials()):
+        stored = [
+            f["t_start"] for f in store.trial_fixations(t["id"], t["t_onset"], t["t_offset"] + 1e-9)
+        ]
+        assert stored and min(stored) >= t["t_onset"] and max(stored) < t["t_offset"]
+        replayed = list(load_trial(store, t["id"], with_image=False).fixations["t_start"])
+        assert replayed == stored, f"replay differs on trial {t['id']}"
+        assert by_trial[t["id"]] == stored, f"exports differ on trial {t['id']}"
+        exported = list(pd.read_csv(csvs[i])["t_start"])
+        assert exported == pytest.approx(stored, abs=1e-9), (
+            f"gazevalm csv differs on trial {t['id']}"
+        )

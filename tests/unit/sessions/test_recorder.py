@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 import threading
@@ -200,19 +201,46 @@ def test_read_only_folder_is_refused_clearly(tmp_path: Path) -> None:
         ro.chmod(0o755)
 
 
-def test_fixations_go_to_the_trial_shown_at_their_start(store: SessionStore) -> None:
+def test_fixations_are_cut_at_image_onset_and_offset(store: SessionStore) -> None:
+    """The one rule: the part while the image was shown is the trial's, with image px."""
     buf = RingBuffer(1 << 10)
     rec = Recorder(buf.reader("r"), store, batch_s=0.01)
     layout = ImageLayout(1000, 1000, 1920, 1080, 1.0, 460.0, 40.0)
     rec.set_trial(4, layout, t_from=10.0)
     rec.set_trial(None, None, t_from=20.0)
     assert rec.trial_at(9.9) == (None, None) and rec.trial_at(10.0) == (4, layout)
-    for t0 in (9.0, 15.0, 19.9, 25.0):
+    assert rec.trial_windows() == [(10.0, 20.0, 4, layout)]
+    for t0 in (9.0, 9.9, 15.0, 19.9, 25.0):
         rec.add_fixation_event(_Ev("end", t0 + 0.3, t0, t0 + 0.25, 960.0, 540.0, duration_ms=250.0))
     with rec:
         pass
-    got = [(f["t_start"], f["trial_id"], f["image_x"]) for f in store.fixations()]
-    assert got == [(9.0, None, None), (15.0, 4, 500.0), (19.9, 4, 500.0), (25.0, None, None)]
+    got = [
+        (round(f["t_start"], 3), round(f["t_end"], 3), f["trial_id"], f["image_x"],
+         round(f["duration_ms"], 3))
+        for f in store.fixations()
+    ]  # fmt: skip
+    assert got == [
+        (9.0, 9.25, None, None, 250.0),
+        (9.9, 10.0, None, None, 100.0),  # began on the drift-check target...
+        (10.0, 10.15, 4, 500.0, 150.0),  # ...the part on the image is the trial's
+        (15.0, 15.25, 4, 500.0, 250.0),
+        (19.9, 20.0, 4, 500.0, 100.0),
+        (20.0, 20.15, None, None, 150.0),  # after the image went: no trial
+        (25.0, 25.25, None, None, 250.0),
+    ]
+    assert rec.stats.fixations == 7
+
+
+def test_cut_at_windows_pieces() -> None:
+    from sessions.fixation_trials import cut_at_windows
+
+    w = [(10.0, 20.0, 1, "L1"), (30.0, math.inf, 2, "L2")]
+    assert cut_at_windows(12.0, 13.0, w) == [(12.0, 13.0, 1, "L1")]
+    assert cut_at_windows(5.0, 6.0, w) == [(5.0, 6.0, None, None)]
+    assert cut_at_windows(19.0, 31.0, w) == [
+        (19.0, 20.0, 1, "L1"), (20.0, 30.0, None, None), (30.0, 31.0, 2, "L2")
+    ]  # fmt: skip
+    assert cut_at_windows(10.0, 10.0, w) == [(10.0, 10.0, None, None)]
 
 
 def test_a_batch_is_one_transaction(store: SessionStore) -> None:
