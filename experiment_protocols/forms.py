@@ -239,6 +239,8 @@ def layout_form(
     distances) so they can be hit with a mouse without leaning in. Keyboard shortcuts: digits
     for findings (1..9, 0), R/S for real/synthetic, F1.. style confidence keys are avoided:
     confidence uses the scale values when they are single digits, else letters a, b, c, ...
+    (on the diagnostic form, whose digits are the findings', each confidence button shows its
+    letter beside its value, e.g. "5  (C)").
     """
     targets: list[Target] = []
     cx = screen_w / 2.0
@@ -299,10 +301,13 @@ def layout_form(
         key = (
             str(v) if len(scale) <= 9 and 0 <= v <= 9 and isinstance(form, AuthenticityForm) else ""
         )
+        label = str(v)
         if isinstance(form, DiagnosticForm):
             key = letters[i] if i < len(letters) else ""  # digits are taken by the findings
+            if key:  # the button says its key: A..E for a 1/3/5/7/9 scale is no riddle
+                label = f"{v}  ({key.upper()})"
         targets.append(
-            Target("confidence", v, str(v), Rect(x0, conf_top, x0 + cw, conf_top + bh), key)
+            Target("confidence", v, label, Rect(x0, conf_top, x0 + cw, conf_top + bh), key)
         )
     sw = min(30.0 * unit, screen_w * 0.3)
     sy = min(conf_top + bh + 10.0 * unit, screen_h - bh - 2.4 * unit)

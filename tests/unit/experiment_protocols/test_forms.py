@@ -99,3 +99,12 @@ def test_layout_targets_are_large_inside_and_disjoint(
             assert not overlap, (a.label, b.label)
     keys = [t.key for t in targets if t.key]
     assert len(keys) == len(set(keys))
+
+
+def test_diagnostic_confidence_buttons_show_their_keys() -> None:
+    from experiment_protocols.forms import layout_form
+    from experiment_protocols.model import DiagnosticForm
+
+    form = DiagnosticForm(confidence_scale=(1, 3, 5, 7, 9))
+    conf = [t for t in layout_form(form, 1920, 1080) if t.group == "confidence"]
+    assert [(t.value, t.key, t.label) for t in conf][:2] == [(1, "a", "1  (A)"), (3, "b", "3  (B)")]

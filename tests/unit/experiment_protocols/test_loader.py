@@ -129,11 +129,11 @@ def test_unknown_name_lists_builtins(tmp_path: Path) -> None:
 
 
 def test_demo_without_xvfb_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sessions.commands.demo as demo
+    import sessions.commands.display as display
 
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    monkeypatch.setattr(demo.shutil, "which", lambda name: None)
-    monkeypatch.setattr(demo.sys, "platform", "linux")
+    monkeypatch.setattr(display.shutil, "which", lambda name: None)
+    monkeypatch.setattr(display.sys, "platform", "linux")
     with pytest.raises(RuntimeError, match="apt-get install xvfb"):
-        demo._virtual_display((1280, 800))
+        display.virtual_display((1280, 800))
