@@ -39,6 +39,7 @@ else:  # pragma: no cover - 3.10 lane
 
 __all__ = [
     "LoadedProtocol",
+    "ProtocolErrors",
     "ProtocolFileError",
     "builtin_protocol_names",
     "load_protocol",
@@ -173,10 +174,40 @@ _SECTIONS = {
 }
 
 
+class ProtocolErrors(ProtocolFileError):
+    """Several problems in one protocol file, all reported at once (``errors`` lists them)."""
+
+    def __init__(self, errors: list[ProtocolFileError], source: str) -> None:
+        self.errors = list(errors)
+        ProtocolError.__init__(
+            self,
+            f"{len(errors)} problems in the protocol {source}:\n"
+            + "\n".join(f"  - {e}" for e in errors),
+            errors[0].field,
+        )
+        self.source = source
+        self.line = errors[0].line
+
+
 class _Ctx:
     def __init__(self, text: str, source: str) -> None:
         self.text = text
         self.source = source
+        self.errors: list[ProtocolFileError] = []
+
+    def collect(self, build: Any, default: Any) -> Any:
+        """``build()``, or ``default`` after noting its error (all are reported together)."""
+        try:
+            return build()
+        except ProtocolFileError as exc:
+            self.errors.append(exc)
+            return default
+
+    def raise_errors(self) -> None:
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise ProtocolErrors(self.errors, self.source)
 
     def fail(self, message: str, field: str) -> ProtocolFileError:
         return ProtocolFileError(
@@ -252,17 +283,22 @@ def parse_protocol(text: str, *, source: str = "<protocol>", default_name: str =
         kind = ctable.get("kind")
         instructions = ctable.pop("instructions", "")
         if kind == "diagnostic":
-            form = ctx.build(DiagnosticForm, ctable, where)
+            form = ctx.collect(lambda t=ctable, w=where: ctx.build(DiagnosticForm, t, w), None)
         elif kind == "authenticity":
-            form = ctx.build(AuthenticityForm, ctable, where)
+            form = ctx.collect(lambda t=ctable, w=where: ctx.build(AuthenticityForm, t, w), None)
         else:
-            raise ctx.fail(
-                f"kind must be 'diagnostic' or 'authenticity', got {kind!r}", f"{where}kind"
+            ctx.errors.append(
+                ctx.fail(
+                    f"kind must be 'diagnostic' or 'authenticity', got {kind!r}", f"{where}kind"
+                )
             )
+            form = None
+        if form is None:
+            continue
         try:
             conditions[cname] = Condition(cname, str(instructions), form)
         except ProtocolError as exc:
-            raise ctx.fail(str(exc), f"{where}{exc.field or 'name'}") from None
+            ctx.errors.append(ctx.fail(str(exc), f"{where}{exc.field or 'name'}"))
 
     raw_blocks = data.get("blocks", [])
     if not isinstance(raw_blocks, list) or not raw_blocks:
@@ -278,12 +314,33 @@ def parse_protocol(text: str, *, source: str = "<protocol>", default_name: str =
         if "condition" in b and "conditions" not in b:
             b["conditions"] = [b.pop("condition")]
         b.setdefault("name", f"block{i + 1}")
-        blocks.append(ctx.build(Block, b, where))
+        block = ctx.collect(lambda b=b, w=where: ctx.build(Block, b, w), None)
+        if block is not None:
+            blocks.append(block)
 
-    cal = ctx.table(data, "calibration", "")
-    disp = ctx.table(data, "display", "")
-    if "background" in disp and isinstance(disp["background"], list):
-        disp["background"] = tuple(disp["background"])
+    def section(cls: type, key: str, fix: Any = None) -> Any:
+        def build() -> Any:
+            table = ctx.table(data, key, "")
+            if fix is not None:
+                fix(table)
+            return ctx.build(cls, table, f"{key}.")
+
+        return ctx.collect(build, cls())
+
+    def tuple_background(table: dict[str, Any]) -> None:
+        if "background" in table and isinstance(table["background"], list):
+            table["background"] = tuple(table["background"])
+
+    settings = {
+        "timing": section(Timing, "timing"),
+        "recalibration": section(Recalibration, "calibration"),
+        "breaks": section(Breaks, "breaks"),
+        "randomisation": section(Randomisation, "randomisation"),
+        "display": section(Display, "display", tuple_background),
+        "privacy": section(Privacy, "privacy"),
+        "tracker": section(TrackerSettings, "tracker"),
+    }
+    ctx.raise_errors()  # every problem found so far, at once
     try:
         return Protocol(
             name=str(study.get("protocol", default_name or study["name"])),
@@ -292,15 +349,7 @@ def parse_protocol(text: str, *, source: str = "<protocol>", default_name: str =
             welcome=str(study.get("welcome", Protocol.__dataclass_fields__["welcome"].default)),
             conditions=conditions,
             blocks=tuple(blocks),
-            timing=ctx.build(Timing, ctx.table(data, "timing", ""), "timing."),
-            recalibration=ctx.build(Recalibration, cal, "calibration."),
-            breaks=ctx.build(Breaks, ctx.table(data, "breaks", ""), "breaks."),
-            randomisation=ctx.build(
-                Randomisation, ctx.table(data, "randomisation", ""), "randomisation."
-            ),
-            display=ctx.build(Display, disp, "display."),
-            privacy=ctx.build(Privacy, ctx.table(data, "privacy", ""), "privacy."),
-            tracker=ctx.build(TrackerSettings, ctx.table(data, "tracker", ""), "tracker."),
+            **settings,
         )
     except ProtocolFileError:
         raise

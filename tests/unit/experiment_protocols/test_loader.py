@@ -137,3 +137,23 @@ def test_demo_without_xvfb_says_what_to_install(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(display.sys, "platform", "linux")
     with pytest.raises(RuntimeError, match="apt-get install xvfb"):
         display.virtual_display((1280, 800))
+
+
+def test_every_problem_of_a_protocol_is_reported_at_once() -> None:
+    from experiment_protocols.loader import ProtocolErrors, parse_protocol
+    from tests.functional._sessions_helpers import SMALL_PROTOCOL
+
+    text = (
+        SMALL_PROTOCOL.replace("iti_s = 0.1", "iti_s = -1").replace(
+            'kind = "authenticity"', 'kind = "authentcity"'
+        )
+        + "\n[display]\nmargin_px = -5\n"
+    )
+    with pytest.raises(ProtocolErrors) as info:
+        parse_protocol(text, source="p.toml")
+    msg = str(info.value)
+    assert msg.startswith("3 problems in the protocol p.toml:")
+    assert "timing.iti_s" in msg and "conditions.authenticity.kind" in msg and "margin_px" in msg
+    lines = text.splitlines()
+    iti = next(i for i, s in enumerate(lines, 1) if s.startswith("iti_s"))
+    assert f"p.toml, line {iti} (field 'timing.iti_s')" in msg
