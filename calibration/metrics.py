@@ -281,7 +281,9 @@ class QualityGate:
 
     Defaults are EyeLink's GOOD (average < 1.0, worst < 1.5) and FAIR (< 1.5, < 2.0);
     ``recommended_deg`` (0.5) is reported, not enforced. ``max_data_loss_pct`` fails a
-    validation whose average data loss exceeds it (None: not gated).
+    validation whose average data loss exceeds it, ``max_point_data_loss_pct`` one where any
+    single point lost more than that share of its samples (for an eye in use): a point whose
+    gaze was half lost did not measure what it claims (None: not gated).
     """
 
     max_average_deg: float = 1.0
@@ -290,11 +292,12 @@ class QualityGate:
     fair_worst_deg: float = 2.0
     recommended_deg: float = 0.5
     max_data_loss_pct: float | None = 50.0
+    max_point_data_loss_pct: float | None = 20.0
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
-            if v is None and f.name == "max_data_loss_pct":
+            if v is None and f.name in ("max_data_loss_pct", "max_point_data_loss_pct"):
                 continue
             if not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
                 raise ValueError(f"QualityGate.{f.name} must be a positive number, got {v!r}")
@@ -442,6 +445,22 @@ def summarise(
             f"data loss {loss:.0f} % exceeds {gate.max_data_loss_pct:g} %: check the head "
             "position and lighting"
         )
+    if gate.max_point_data_loss_pct is not None:
+        lossy = sorted(
+            {
+                (p.index, e, p.eyes[e].data_loss_pct)
+                for p in points
+                for e in eyes_used
+                if e in p.eyes and p.eyes[e].data_loss_pct > gate.max_point_data_loss_pct
+            }
+        )
+        if lossy:
+            passed = False
+            said = ", ".join(f"point {k + 1} {e} {pct:.0f} %" for k, e, pct in lossy[:6])
+            messages.append(
+                f"data loss above {gate.max_point_data_loss_pct:g} % at a point ({said}): "
+                "redo those points (R) after checking the head position and lighting"
+            )
     return ValidationSummary(
         accuracy_deg=float(avg),
         worst_deg=worst,

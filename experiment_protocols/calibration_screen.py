@@ -15,6 +15,7 @@ from typing import Any
 from acquisition.clock import session_clock
 from calibration.calibration_screen import draw_abc_target, run_calibration
 from calibration.drift import DriftResult, DriftSettings, drift_loop
+from calibration.metrics import QualityGate
 from calibration.procedure import CalibrationSettings
 from calibration.targets import TargetTiming
 from experiment_protocols.presenter_screen import Presenter
@@ -44,6 +45,7 @@ def run_session_calibration(runner: Any, reason: str) -> dict[str, Any]:
         else TargetTiming()
     )
     settings = CalibrationSettings(
+        gate=QualityGate(max_point_data_loss_pct=float(rc.max_point_data_loss_pct)),
         n_points=rc.points,
         n_validation_points=min(rc.validation_points, 8),
         seed=None,

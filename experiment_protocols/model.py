@@ -257,6 +257,9 @@ class Recalibration:
         Calibration points (5, 9 or 13).
     validation_points : int
         Validation points.
+    max_point_data_loss_pct : float
+        A validation fails when any point lost more than this share of its samples (default
+        20 %; calibration.metrics.QualityGate).
     every_n_trials : int
         Recalibrate before every N-th trial (0: never on a count).
     after_failed_drift_check : bool
@@ -267,11 +270,18 @@ class Recalibration:
 
     points: int = 9
     validation_points: int = 5
+    max_point_data_loss_pct: float = 20.0
     every_n_trials: int = 0
     after_failed_drift_check: bool = True
     drift_check_attempts: int = 2
 
     def __post_init__(self) -> None:
+        v = self.max_point_data_loss_pct
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 100:
+            raise ProtocolError(
+                f"max_point_data_loss_pct must be a percentage above 0 and up to 100, got {v!r}",
+                "max_point_data_loss_pct",
+            )
         if self.points not in (5, 9, 13):
             raise ProtocolError(f"points must be 5, 9 or 13, got {self.points!r}", "points")
         for name in ("validation_points", "drift_check_attempts"):
