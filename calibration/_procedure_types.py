@@ -164,8 +164,9 @@ class Collected:
 
 def validation_verdict(v: CalibrationRecord) -> str:
     """One line for the log: PASS or FAIL, the grade, average and worst accuracy."""
-    word = "PASS" if v.passed else "FAIL"
+    from calibration.metrics import verdict_label
+
     s = v.result.get("summary") or {}
     avg = "n/a" if v.accuracy_deg is None else f"{v.accuracy_deg:.2f}"
     worst = "n/a" if v.worst_deg is None else f"{v.worst_deg:.2f}"
-    return f"{word} ({s.get('grade', '')}), average {avg} deg, worst {worst} deg"
+    return f"{verdict_label(bool(v.passed), str(s.get('grade', '')))}, average {avg} deg, worst {worst} deg"

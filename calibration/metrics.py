@@ -40,6 +40,7 @@ __all__ = [
     "rms_s2s_deg",
     "sd_deg",
     "summarise",
+    "verdict_label",
 ]
 
 EYES = ("left", "right")
@@ -303,6 +304,17 @@ class QualityGate:
                 raise ValueError(f"QualityGate.{f.name} must be a positive number, got {v!r}")
 
 
+def verdict_label(passed: bool, grade: str) -> str:
+    """``PASS (GOOD)``, ``FAIL (FAIR)``...; accurate but failed says why: data was lost.
+
+    (A point without any data makes the grade POOR, so GOOD with a failure means the data-loss
+    gate failed.)
+    """
+    if grade == "GOOD" and not passed:
+        return "FAIL (GOOD accuracy, data lost)"
+    return f"{'PASS' if passed else 'FAIL'} ({grade})"
+
+
 def grade(average_deg: float, worst_deg: float, gate: QualityGate = QualityGate()) -> str:
     """EyeLink-style grade: ``'GOOD'``, ``'FAIR'`` or ``'POOR'`` (NaN is POOR)."""
     if not (math.isfinite(average_deg) and math.isfinite(worst_deg)):
@@ -351,10 +363,9 @@ class ValidationSummary:
     @property
     def verdict(self) -> str:
         """One line: PASS/FAIL, grade and figures."""
-        word = "PASS" if self.passed else "FAIL"
         return (
-            f"{word} ({self.grade}): average {_fmt(self.accuracy_deg)} deg, worst "
-            f"{_fmt(self.worst_deg)} deg"
+            f"{verdict_label(self.passed, self.grade)}: average {_fmt(self.accuracy_deg)} deg, "
+            f"worst {_fmt(self.worst_deg)} deg"
         )
 
 

@@ -42,7 +42,14 @@ from calibration.geometry import (
     with_eye_distance,
 )
 from calibration.history import CalibrationHistory, CalibrationRecord
-from calibration.metrics import EYES, PointValidation, median_gaze, point_quality, summarise
+from calibration.metrics import (
+    EYES,
+    PointValidation,
+    median_gaze,
+    point_quality,
+    summarise,
+    verdict_label,
+)
 from calibration.native import NativeCalibrator, native_point_offsets, native_result_ok
 from calibration.software import BinocularCorrection, CalibrationFitError, fit_binocular
 from calibration.targets import (
@@ -486,7 +493,7 @@ class CalibrationProcedure:
         if v is None:
             verdict = "NOT VALIDATED" if self._calibration is not None else "CALIBRATION FAILED"
         else:
-            verdict = ("PASS" if passed else "FAIL") + f" ({grade_})"
+            verdict = verdict_label(passed, grade_)
         msgs = list(self._messages)
         if summary is not None:
             msgs += [m for m in summary.get("messages", []) if m not in msgs]

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from calibration.history import CalibrationRecord
+from calibration.metrics import verdict_label
 
 __all__ = ["format_validation_table"]
 
@@ -17,11 +18,16 @@ def _f(v: Any, nd: int = 2, unit: str = "") -> str:
 
 
 def format_validation_table(
-    validation: CalibrationRecord, calibration: CalibrationRecord | None = None
+    validation: CalibrationRecord,
+    calibration: CalibrationRecord | None = None,
+    *,
+    colour: bool = False,
 ) -> str:
     """The validation table (per point and eye), the averages and the verdict, as text.
 
-    Columns: accuracy (deg), precision RMS-S2S and SD (deg), data loss (%), per eye.
+    Columns: accuracy (deg), precision RMS-S2S and SD (deg), data loss (%), per eye. A point's
+    data loss above the gate's per-point limit is marked ``!`` (and red with ``colour``, for a
+    terminal).
     """
     if validation.kind != "validation":
         raise ValueError(f"record {validation.id} is a {validation.kind}, not a validation")
@@ -52,6 +58,18 @@ def format_validation_table(
         "loss R",
     )
     rows: list[tuple[str, ...]] = [head]
+    limit = (res.get("gate") or {}).get("max_point_data_loss_pct")
+    marked = False
+
+    def loss(q: dict[str, Any]) -> str:
+        nonlocal marked
+        v = q.get("data_loss_pct")
+        text = _f(v, 0, "%")
+        if limit is not None and v is not None and q.get("n_valid") and v > limit:
+            marked = True
+            return text + "!"
+        return text
+
     for p in res.get("points", []):
         e = p.get("eyes", {})
         L, R = e.get("left", {}), e.get("right", {})
@@ -61,7 +79,7 @@ def format_validation_table(
                 _f(L.get("accuracy_deg")), _f(R.get("accuracy_deg")),
                 _f(L.get("rms_s2s_deg")), _f(R.get("rms_s2s_deg")),
                 _f(L.get("sd_deg")), _f(R.get("sd_deg")),
-                _f(L.get("data_loss_pct"), 0, "%"), _f(R.get("data_loss_pct"), 0, "%"),
+                loss(L), loss(R),
             )
         )  # fmt: skip
     pe = summ.get("per_eye") or {}
@@ -79,10 +97,15 @@ def format_validation_table(
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines.append(f"validation #{validation.id} (degrees; precision: RMS sample-to-sample, SD)")
     for r in rows:
-        lines.append("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)))
-    word = "PASS" if validation.passed else "FAIL"
+        cells = [c.rjust(w) for c, w in zip(r, widths, strict=True)]
+        if colour:
+            cells = [f"\x1b[31m{c}\x1b[0m" if c.endswith("!") else c for c in cells]
+        lines.append("  ".join(cells))
+    if marked:
+        lines.append(f"! data loss above the {limit:g} % per-point limit: redo those points")
     lines.append(
-        f"verdict: {word} ({summ.get('grade', '?')}) - average {_f(validation.accuracy_deg)} deg, "
+        f"verdict: {verdict_label(bool(validation.passed), str(summ.get('grade', '?')))} - "
+        f"average {_f(validation.accuracy_deg)} deg, "
         f"worst {_f(validation.worst_deg)} deg"
         + (f" (point {summ['worst_point'] + 1})" if summ.get("worst_point") is not None else "")
     )

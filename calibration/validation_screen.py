@@ -77,6 +77,8 @@ class ResultsScreen:
         gate = view.gate
         self.avg_limit = float(gate.get("max_average_deg", 1.0))
         self.worst_limit = float(gate.get("max_worst_deg", 1.5))
+        loss = gate.get("max_point_data_loss_pct")
+        self.loss_limit = float(loss) if loss is not None else math.inf
         self._static: list[Any] = []
         self._dynamic: list[Any] = []
         self._build()
@@ -224,6 +226,10 @@ class ResultsScreen:
             label = "   ".join(parts) if parts else "no data"
             accs = [pv.eyes[e].accuracy_deg for e in pv.eyes if pv.eyes[e].n_valid]
             col = _colour(max(accs) if accs else None, self.avg_limit, self.worst_limit)
+            lost = max((q.data_loss_pct for q in pv.eyes.values() if q.n_valid), default=0.0)
+            if lost > self.loss_limit:  # a point that lost too much gaze fails the gate
+                label += f"\nloss {lost:.0f} %"
+                col = POOR
             s.append(self._text(label, (x, y - self.ppd - 0.022 * self.h), th, col, bold=True))
         self._build_table()
 
@@ -291,7 +297,8 @@ class ResultsScreen:
             rec = "  (recommended < 0.5° reached)" if summ.get("recommended") else ""
             s.append(self._text(
                 f"average {_fmt(summ.get('accuracy_deg'))}°   worst {_fmt(summ.get('worst_deg'))}°{rec}\n"
-                f"gate: average < {self.avg_limit:g}°, worst < {self.worst_limit:g}°",
+                f"gate: average < {self.avg_limit:g}°, worst < {self.worst_limit:g}°"
+                + (f", loss < {self.loss_limit:g} %/point" if math.isfinite(self.loss_limit) else ""),
                 (vx, top - 0.075 * self.h), th, TEXT, wrap=0.46 * self.w,
             ))  # fmt: skip
         msgs = v.messages[-3:]

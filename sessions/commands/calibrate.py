@@ -234,7 +234,7 @@ def _run_calibration(args: argparse.Namespace) -> int:
         val = vals[-1] if vals else None
     if val is not None:
         cal = outcome.history.get(val.parent) if val.parent is not None else None
-        print(format_validation_table(val, cal))
+        print(format_validation_table(val, cal, colour=sys.stdout.isatty()))
     print(outcome.message)
     print(f"saved {path}")
     return 0 if outcome.accepted and outcome.passed else 1

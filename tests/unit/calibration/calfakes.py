@@ -62,6 +62,7 @@ class FakeTracker(Tracker):
         all_invalid: bool = False,
         stop_at: float | None = None,
         right_extra_offset: tuple[float, float] = (0.0, 0.0),
+        lose: Any = None,
     ) -> None:
         super().__init__(buffer, clock=clock)
         self.info.rate_hz = rate_hz
@@ -72,6 +73,8 @@ class FakeTracker(Tracker):
         self.all_invalid = all_invalid
         self.stop_at = stop_at
         self.right_extra_offset = right_extra_offset
+        #: target -> share of samples to lose there (every other one for 0.5)
+        self.lose = lose
         self.target = (0.5, 0.5)
         self._next_t = clock()
         self.targets_seen: list[tuple[float, float]] = []
@@ -116,6 +119,14 @@ class FakeTracker(Tracker):
             rows[f"{eye}_y"] = ey + oy + self.rng.normal(0, self.noise, n)
             rows[f"{eye}_valid"] = 1
             rows[f"{eye}_eye_pos"] = (0.0, 0.0, 640.0)
+        share = float(self.lose(self.target)) if self.lose is not None else 0.0
+        if share > 0:
+            k = np.arange(n) + round(rows["t"][0] * self.info.rate_hz)
+            gone = (k % 100) < share * 100
+            for eye in ("left", "right"):
+                rows[f"{eye}_valid"][gone] = 0
+                rows[f"{eye}_x"][gone] = np.nan
+                rows[f"{eye}_y"][gone] = np.nan
         self._emit(rows)
 
 

@@ -260,3 +260,43 @@ def test_operator_redoes_single_points_with_the_keyboard(win: Any, geom: Any, si
     ]
     assert out.accepted and out.calibration is not None and out.calibration.id == 4
     assert len(out.history.get(3).result["points"]) == 4  # the other points kept
+
+
+def test_a_point_that_lost_half_its_gaze_fails_in_red(win: Any, geom: Any, tmp_path: Path) -> None:
+    from calfakes import Rig
+
+    from calibration.headless import HeadlessDisplay
+    from calibration.procedure import CalibrationProcedure, CalibrationSettings
+    from calibration.targets import TargetTiming
+    from calibration.validation_screen import ResultsScreen
+
+    # accurate everywhere, but half the samples lost at the targets on the right third
+    rig = Rig(noise=0.001, lose=lambda target: 0.5 if target[0] > 0.7 else 0.0)
+    proc = CalibrationProcedure(
+        rig.tracker, rig.reader, geom,
+        CalibrationSettings(seed=1, timing=TargetTiming(**FAST_KW)),
+        on_target=rig.tracker.set_target,
+    )  # fmt: skip
+    proc._calibration = proc.history.add("calibration", "none", 0.0, {})
+    rec = proc.validate(HeadlessDisplay(on_frame=rig.frame))
+    assert rec is not None and not rec.passed
+    view = proc.results_view()
+    assert any("data loss above 20 % at a point" in m for m in view.messages)
+    assert view.verdict == "FAIL (GOOD accuracy, data lost)"
+    from calibration.report import format_validation_table
+
+    table = format_validation_table(rec)  # the CLI table marks the lossy points
+    assert "44%!" in table and "! data loss above the 20 % per-point limit" in table
+    assert "\x1b[31m" in format_validation_table(rec, colour=True)
+    screen = ResultsScreen(win, geom, view)
+    screen.draw()
+    win.getMovieFrame(buffer="back")
+    img = win.movieFrames.pop()
+    win.flip()
+    img.save(tmp_path / "results_loss.png")
+    r = _arr(img)
+    red = (r[..., 0] > 200) & (r[..., 1] < 120) & (r[..., 2] < 120)
+    assert (
+        red[int(SIZE[1] * 0.06) : int(SIZE[1] * 0.6), int(SIZE[0] * 0.6) :].sum() > 30
+    )  # "loss 50 %"
+    assert red[int(SIZE[1] * 0.6) :, SIZE[0] // 2 :].sum() > 100  # the FAIL verdict
