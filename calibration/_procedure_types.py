@@ -107,6 +107,8 @@ class ResultsView:
     history: list[tuple[int, float | None, bool]]  # (calibration id, its accuracy, passed)
     gate: dict[str, Any] = dataclasses.field(default_factory=dict)
     auto_action: Action | None = None
+    #: the validation record's id: one numbering with the CLI table and the store
+    validation_id: int | None = None
 
 
 @dataclasses.dataclass

@@ -519,6 +519,7 @@ class CalibrationProcedure:
             history=hist,
             gate=dataclasses.asdict(self.settings.gate),
             auto_action=auto_action,
+            validation_id=None if v is None else v.id,
         )
 
     # ------------------------------------------------------------------ the loop

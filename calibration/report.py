@@ -95,7 +95,8 @@ def format_validation_table(
             )
         )  # fmt: skip
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    lines.append(f"validation #{validation.id} (degrees; precision: RMS sample-to-sample, SD)")
+    of = f" of calibration #{validation.parent}" if validation.parent is not None else ""
+    lines.append(f"validation #{validation.id}{of} (degrees; precision: RMS sample-to-sample, SD)")
     for r in rows:
         cells = [c.rjust(w) for c, w in zip(r, widths, strict=True)]
         if colour:

@@ -119,9 +119,13 @@ class ResultsScreen:
                 fillColor=PANEL, lineColor=DIM, lineWidth=1.5, units="pix",
             )
         )  # fmt: skip
-        title = (
-            f"Validation of calibration #{v.calibration_id}" if v.calibration_id else "Calibration"
-        )
+        if v.validation_id is not None and v.calibration_id is not None:
+            # the numbers the CLI table prints: one id sequence for both kinds of record
+            title = f"Validation #{v.validation_id} of calibration #{v.calibration_id}"
+        elif v.calibration_id is not None:
+            title = f"Calibration #{v.calibration_id} (not validated)"
+        else:
+            title = "Calibration"
         s.append(
             self._text(
                 title,
