@@ -93,21 +93,24 @@ def open_window(
     fullscreen: bool = False,
     screen: int = 0,
     decorated: bool | None = None,
+    background: tuple[int, int, int] | None = None,
 ) -> visual.Window:
     """Open a PsychoPy window in pixel units with the geometry's monitor settings.
 
     ``size`` defaults to the geometry's resolution; in full screen the window takes the
     screen's resolution, which should equal the geometry's. ``decorated`` (default: not in
     full screen) gives the window a title bar; without a window manager (Xvfb) an undecorated
-    window is the safe choice.
+    window is the safe choice. ``background`` (RGB 0-255) is the protocol's
+    (``[display] background``), so a standalone calibration looks like the session's.
     """
     w, h = size or (geom.width_px, geom.height_px)
+    colour = BACKGROUND if background is None else tuple(v / 127.5 - 1.0 for v in background)
     win = visual.Window(
         size=(int(w), int(h)),
         fullscr=fullscreen,
         screen=screen,
         units="pix",
-        color=BACKGROUND,
+        color=colour,
         colorSpace="rgb",
         monitor=monitor_from_geometry(geom),
         allowGUI=(not fullscreen) if decorated is None else decorated,
@@ -131,9 +134,11 @@ class _Target:
     def __init__(self, win: visual.Window, px_per_deg: float) -> None:
         self.win = win
         self.ppd = px_per_deg
+        # a light rim keeps the dark disc visible on any background (black reading rooms too)
         self.disc = visual.Circle(
-            win, radius=10, edges=96, fillColor=_DARK, lineColor=None, units="pix"
-        )
+            win, radius=10, edges=96, fillColor=_DARK, lineColor=_LIGHT, lineWidth=2.0,
+            units="pix",
+        )  # fmt: skip
         self.bar_h = visual.Rect(
             win, width=10, height=2, fillColor=_LIGHT, lineColor=None, units="pix"
         )
@@ -321,11 +326,12 @@ def run_calibration(
         tracker, reader, geometry, settings, on_target=on_target, history=history
     )
     win.mouseVisible = True
+    before = win.color
     try:
         return proc.run(disp, auto=auto)
     finally:
         event.clearEvents()
-        win.color = BACKGROUND
+        win.color = before  # the window's own background, not a fixed grey
         core.wait(0.0)
 
 

@@ -69,6 +69,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "as for run and demo)",
     )
     parser.add_argument(
+        "--protocol",
+        default="gazeval",
+        help="protocol whose [display] background the calibration is shown on, as in its "
+        "sessions (default: the built-in gazeval)",
+    )
+    parser.add_argument(
         "--screen",
         type=_pair,
         default=None,
@@ -154,6 +160,19 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if disp_handle is not None:
             disp_handle.stop()
+
+
+def _background(args: argparse.Namespace) -> tuple[int, int, int] | None:
+    """The protocol's background (as in its sessions); None (a mid grey) if it cannot load."""
+    from experiment_protocols.loader import ProtocolError, load_protocol
+
+    try:
+        return load_protocol(args.protocol).protocol.display.background
+    except (ProtocolError, OSError) as exc:
+        print(
+            f"gazeread calibrate: --protocol: {exc}; using a mid-grey background", file=sys.stderr
+        )
+        return None
 
 
 def _run_calibration(args: argparse.Namespace) -> int:
@@ -255,7 +274,7 @@ def _calibrate(
         print(f"gazeread calibrate: cannot use PsychoPy here: {exc}", file=sys.stderr)
         return None, geom
     try:
-        win = open_window(geom, fullscreen=args.fullscreen)
+        win = open_window(geom, fullscreen=args.fullscreen, background=_background(args))
     except Exception as exc:
         print(
             f"gazeread calibrate: cannot open a window ({exc}); is a display available (DISPLAY, Xvfb)?",

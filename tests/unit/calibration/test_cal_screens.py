@@ -303,3 +303,27 @@ def test_a_point_that_lost_half_its_gaze_fails_in_red(win: Any, geom: Any, tmp_p
         red[int(SIZE[1] * 0.06) : int(SIZE[1] * 0.6), int(SIZE[0] * 0.6) :].sum() > 30
     )  # "loss 50 %"
     assert red[int(SIZE[1] * 0.6) :, SIZE[0] // 2 :].sum() > 100  # the FAIL verdict
+
+
+def test_the_target_is_visible_on_a_black_reading_room_background(
+    win: Any, geom: Any, tmp_path: Path
+) -> None:
+    """The dark disc has a light rim: on black it used to be grey 19 on 0 (invisible)."""
+    from calibration.calibration_screen import draw_abc_target
+
+    before = win.color
+    win.color = (-1.0, -1.0, -1.0)  # the gazeval protocol's black
+    win.flip()
+    draw_abc_target(win, geom, 0.5, 0.5, diameter_deg=1.5)
+    win.getMovieFrame(buffer="back")
+    img = win.movieFrames.pop()
+    win.flip()
+    win.color = before
+    img.save(tmp_path / "target_on_black.png")
+    r = _arr(img)[..., :3].astype(int).sum(axis=2)
+    cy, cx = SIZE[1] // 2, SIZE[0] // 2
+    ring = r[cy - 40 : cy + 40, cx - 40 : cx + 40]
+    assert (ring > 500).sum() > 80  # the cross and the rim: light on black
+    row = r[cy + 3, cx - 40 : cx + 40]  # a line through the disc, off the cross bar
+    light = np.nonzero(row > 500)[0]
+    assert light.size >= 2 and light[-1] - light[0] > 10  # a rim on both sides of the disc
