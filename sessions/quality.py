@@ -349,9 +349,8 @@ def session_verdict(
         elif kind == "samples_lost":
             problems.append(f"recorder lost samples: {ev.get('message', '')}")
         elif kind == "interrupted":
-            gap = (ev.get("data") or {}).get("gap_s")
-            pause = f" (paused {gap:.1f} s)" if isinstance(gap, (int, float)) else ""
-            warnings.append(f"session was interrupted and resumed{pause}: {ev.get('message', '')}")
+            # the pause itself is reported once, from the samples (check's "paused ... s")
+            warnings.append(f"session was interrupted and resumed: {ev.get('message', '')}")
     share = 100.0 * frame_drops / frames if frames else None
     if frame_drops and share is not None and share > th.max_frame_drop_percent:
         longest = f"{longest_frame_s * 1000:.0f} ms" if longest_frame_s else "a frame or more"
