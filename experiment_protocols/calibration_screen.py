@@ -40,7 +40,7 @@ def run_session_calibration(runner: Any, reason: str) -> dict[str, Any]:
     rc = runner.protocol.recalibration
     auto = runner.cfg.auto_respond
     timing = (
-        TargetTiming(move_s=0.35, settle_s=0.2, collect_s=0.5, shrink_s=0.3)
+        TargetTiming(move_s=0.35, settle_s=0.2, collect_s=0.8, shrink_s=0.3)
         if auto
         else TargetTiming()
     )

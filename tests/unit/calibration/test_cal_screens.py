@@ -281,14 +281,14 @@ def test_a_point_that_lost_half_its_gaze_fails_in_red(win: Any, geom: Any, tmp_p
     rec = proc.validate(HeadlessDisplay(on_frame=rig.frame))
     assert rec is not None and not rec.passed
     view = proc.results_view()
-    assert any("data loss above 20 % at a point" in m for m in view.messages)
+    assert any("data loss above 40 % at a point" in m for m in view.messages)
     assert view.verdict == "FAIL (GOOD accuracy, data lost)"
     # one numbering: the screen's title and the CLI table name the same records
     assert view.validation_id == rec.id and view.calibration_id == rec.parent
     from calibration.report import format_validation_table
 
     table = format_validation_table(rec)  # the CLI table marks the lossy points
-    assert "44%!" in table and "! data loss above the 20 % per-point limit" in table
+    assert "44%!" in table and "! data loss above the 40 % per-point limit" in table
     assert f"validation #{rec.id} of calibration #{rec.parent}" in table
     assert "\x1b[31m" in format_validation_table(rec, colour=True)
     screen = ResultsScreen(win, geom, view)
