@@ -282,7 +282,9 @@ class PsychoPyDisplay:
         from calibration.validation_screen import ResultsScreen
 
         screen = ResultsScreen(self.win, self.geometry, view)
-        action = screen.run(auto=auto, auto_s=self.auto_results_s, snap=self.snap)
+        action = screen.run(
+            auto=auto, auto_s=self.auto_results_s, snap=self.snap, on_flip=self.on_flip
+        )
         if action.kind == "abort":
             self._aborted = (
                 False  # an abort from the results screen is an answer, not Escape mid-point

@@ -431,8 +431,13 @@ class ResultsScreen:
         auto_s: float = 1.5,
         snap: Callable[[str], None] | None = None,
         timeout_s: float = 3600.0,
+        on_flip: Callable[[], None] | None = None,
     ) -> Action:
-        """Show the screen until a choice (auto: for ``auto_s``, then the view's auto action)."""
+        """Show the screen until a choice (auto: for ``auto_s``, then the view's auto action).
+
+        ``on_flip`` is called after every flip (the session's health check: it may raise
+        :class:`~calibration.procedure.StopSession` while the operator looks at the results).
+        """
         event.clearEvents()
         mouse = event.Mouse(win=self.win, visible=True)
         was_down = False
@@ -444,6 +449,8 @@ class ResultsScreen:
                 snap("results")
             first = False
             self.win.flip()
+            if on_flip is not None:
+                on_flip()
             if auto and time.monotonic() - t0 >= auto_s:
                 return self.view.auto_action or Action("accept")
             if time.monotonic() - t0 > timeout_s:
