@@ -19,6 +19,11 @@ source_id pattern, ``desc`` and channel meta-data of the app's published source:
   channels of App-PupilLabs pi_gaze_relay.py (name PREFIX_Gaze, type "Gaze", x/y ScreenX/Y in
   scene-camera pixels, desc/acquisition manufacturer "Pupil Labs", model "Neon").
 
+- ``xdf``: any app following the XDF gaze meta-data recommendation (sccn/xdf wiki "Gaze
+  Meta-Data": channel label, eye, type ScreenX/ScreenY/Diameter, unit normalized/mm);
+- ``gazeread``: gazeread's own ``GazeOutlet`` (acquisition/lsl_outlets.py) fed from a ring
+  buffer, as a recording gazeread publishes it.
+
 Each sample: left eye at (0.25, 0.40) of the screen, right eye at (0.27, 0.42), pupils 3.5 and
 3.6 mm (the EyeLink outlet: the same points in pixels of a 1024 x 640 screen, pupil areas 1500
 and 1600). Prints ``ready`` once all outlets exist.
@@ -120,18 +125,60 @@ def pupil_companion(prefix: str) -> tuple[pylsl.StreamOutlet, list[float]]:
     return pylsl.StreamOutlet(info), [800.0, 600.0, 0.0]
 
 
+def xdf(prefix: str) -> tuple[pylsl.StreamOutlet, list[float]]:
+    rows = []
+    for eye in ("left", "right"):
+        rows += [
+            {"label": f"{eye}X", "eye": eye, "type": "ScreenX", "unit": "normalized"},
+            {"label": f"{eye}Y", "eye": eye, "type": "ScreenY", "unit": "normalized"},
+            {"label": f"{eye}Pupil", "eye": eye, "type": "Diameter", "unit": "mm"},
+        ]
+    info = pylsl.StreamInfo("GenericGaze", "Gaze", 6, 250, pylsl.cf_float32, f"{prefix}-xdf")
+    _channels(info, rows)
+    return pylsl.StreamOutlet(info), [*LEFT, 3.5, *RIGHT, 3.6]
+
+
+class _GazereadFeed:
+    """gazeread's own Gaze outlet, fed 250 samples a second from a ring buffer."""
+
+    def __init__(self, prefix: str) -> None:
+        from acquisition.lsl_outlets import GazeOutlet
+        from acquisition.ring_buffer import RingBuffer
+
+        self.buffer = RingBuffer(1 << 14)
+        self.outlet = GazeOutlet(
+            self.buffer.reader("lsl"), 250.0, f"gazeread-{prefix}-gaze",
+            tracker={"backend": "simulated", "model": "simulated viewer", "serial": "SIM-1"},
+            screen={"width_px": SCREEN[0], "height_px": SCREEN[1]},
+        )  # fmt: skip
+        self.outlet.start()
+
+    def push(self, now: float) -> None:
+        from acquisition.samples import empty_samples
+
+        row = empty_samples(1)
+        row["t"] = now
+        row["left_x"], row["left_y"] = LEFT
+        row["right_x"], row["right_y"] = RIGHT
+        row["left_valid"] = row["right_valid"] = True
+        row["left_pupil"], row["right_pupil"] = 3.5, 3.6
+        self.buffer.push_many(row)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("prefix")
     ap.add_argument("--seconds", type=float, default=60.0)
     a = ap.parse_args()
-    outlets = [f(a.prefix) for f in (tobii, eyelink, pupil_capture, pupil_companion)]
+    outlets = [f(a.prefix) for f in (tobii, eyelink, pupil_capture, pupil_companion, xdf)]
+    own = _GazereadFeed(a.prefix)
     print("ready", flush=True)
     end = time.monotonic() + a.seconds
     while time.monotonic() < end:
         now = pylsl.local_clock()
         for out, values in outlets:
             out.push_sample(values, now)
+        own.push(now)
         time.sleep(1 / 250)
 
 

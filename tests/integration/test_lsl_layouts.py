@@ -77,11 +77,19 @@ def _record(source_id: str, seconds: float, tmp_path: Path) -> SessionStore:
     return store
 
 
-@pytest.mark.parametrize(("layout", "pupils"), [("tobii", (3.5, 3.6)), ("eyelink", None)])
+@pytest.mark.parametrize(
+    ("layout", "pupils"),
+    [("tobii", (3.5, 3.6)), ("eyelink", None), ("xdf", (3.5, 3.6)), ("gazeread", (3.5, 3.6))],
+)
 def test_a_short_session_on_each_screen_based_layout(
     vendors: str, tmp_path: Path, layout: str, pupils: tuple[float, float] | None
 ) -> None:
-    sid = {"tobii": f"Tobiiat_{vendors}", "eyelink": f"eyelink-{vendors}-"}[layout]
+    sid = {
+        "tobii": f"Tobiiat_{vendors}",
+        "eyelink": f"eyelink-{vendors}-",
+        "xdf": f"{vendors}-xdf",
+        "gazeread": f"gazeread-{vendors}-gaze",
+    }[layout]
     if layout == "eyelink":
         import socket
 
@@ -100,7 +108,9 @@ def test_a_short_session_on_each_screen_based_layout(
         np.testing.assert_allclose(s["left_pupil"], pupils[0], atol=1e-4)
         np.testing.assert_allclose(s["right_pupil"], pupils[1], atol=1e-4)
     extra = store.session_info()["tracker_json"]["extra"]
-    assert extra["layout"] == {"tobii": "app-tobiipro", "eyelink": "app-eyelink"}[layout]
+    assert extra["layout"] == {
+        "tobii": "app-tobiipro", "eyelink": "app-eyelink", "xdf": "xdf", "gazeread": "gazeread"
+    }[layout]  # fmt: skip
     store.close()
 
 
