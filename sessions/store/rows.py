@@ -46,14 +46,27 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
     """A read-only connection (URI ``mode=ro``): it can never write, checkpoint or delete files.
 
     A reader of a live session sees every transaction committed before each of its queries
-    began (WAL snapshot isolation) and never blocks the writer.
+    began (WAL snapshot isolation) and never blocks the writer. A finished session (no
+    ``-wal`` file) in a folder the reader cannot write, e.g. a study folder shared read-only
+    with a group, cannot get the ``-shm`` file SQLite wants: it is then opened ``immutable``,
+    which is safe because nothing writes it.
     """
-    uri = f"{path.resolve().as_uri()}?mode=ro"
+    base = path.resolve().as_uri()
+    try:
+        return _open_read_only(f"{base}?mode=ro")
+    except sqlite3.OperationalError:
+        if Path(f"{path}-wal").exists():
+            raise
+        return _open_read_only(f"{base}?mode=ro&immutable=1")
+
+
+def _open_read_only(uri: str) -> sqlite3.Connection:
     conn = sqlite3.connect(
         uri, uri=True, check_same_thread=False, isolation_level=None, timeout=10.0
     )
     try:
         conn.execute("PRAGMA query_only=ON")
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # fails here, not later
     except BaseException:
         conn.close()
         raise

@@ -281,3 +281,34 @@ def test_only_the_store_talks_sql() -> None:
             if pattern.search(f.read_text(encoding="utf-8")):
                 offenders.append(str(f.relative_to(root)))
     assert offenders == []
+
+
+def test_a_finished_session_in_a_folder_the_reader_cannot_write_is_read_immutable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/privacy.md shares a study folder with g+rX: a group member cannot create -shm.
+
+    SQLite then refuses mode=ro ("attempt to write a readonly database", seen as user nobody on
+    a root-owned 755 folder); a finished session (no -wal) is opened immutable instead.
+    """
+    import sessions.store.rows as rows
+
+    folder = write_synthetic_session(tmp_path / "s", n_trials=1, trial_s=0.3, rate_hz=120.0)
+    assert not Path(f"{folder}/session.sqlite-wal").exists()
+    real = rows._open_read_only
+    tried: list[str] = []
+
+    def as_another_user(uri: str) -> sqlite3.Connection:
+        tried.append(uri)
+        if "immutable" not in uri:
+            raise sqlite3.OperationalError("attempt to write a readonly database")
+        return real(uri)
+
+    monkeypatch.setattr(rows, "_open_read_only", as_another_user)
+    with SessionReader.open(folder) as r:
+        assert r.sample_count() > 0
+    assert tried[-1].endswith("?mode=ro&immutable=1")
+    live = _live(tmp_path / "live")  # a live session (its -wal exists) is never read immutable
+    with pytest.raises(StoreError, match="readonly"):
+        SessionReader.open(live.folder)
+    live.close()
