@@ -147,7 +147,11 @@ def _is_gazeread(v: StreamView) -> bool:
 
 def _has_xdf_gaze(v: StreamView) -> bool:
     types = {c.get("type", "").replace(" ", "").lower() for c in v.channels}
-    return {"screenx", "screeny"} <= types
+    labels = set(v.labels)
+    # the XDF types, or gazeread's own field names as labels (left_x, left_y, ...)
+    return {"screenx", "screeny"} <= types or any(
+        {f"{eye}_x", f"{eye}_y"} <= labels for eye in ("left", "right")
+    )
 
 
 _SCENE_ADVICE = (
@@ -233,7 +237,8 @@ LAYOUTS: tuple[GazeLayout, ...] = (
     ),
     GazeLayout(
         key="xdf",
-        app="any stream with the XDF gaze meta-data (channel type ScreenX/ScreenY)",
+        app="any stream with the XDF gaze meta-data (channel type ScreenX/ScreenY) or "
+        "channels labelled with gazeread's field names (left_x, left_y, ...)",
         source="sccn/xdf wiki: Gaze Meta-Data",
         screen_based=True,
         stream_types=("Gaze",),

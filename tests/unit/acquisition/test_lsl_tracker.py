@@ -396,3 +396,21 @@ def test_parse_mapping_text() -> None:
     }
     with pytest.raises(ValueError, match="FIELD:CHANNEL"):
         parse_mapping("left_x")
+
+
+def test_layout_table_recognises_each_app_from_its_description() -> None:
+    from acquisition.trackers.lsl_layouts import StreamView, identify_layout
+
+    def view(labels: list[str], **kw: object) -> StreamView:
+        chans = tuple({"label": lab, "type": "", "unit": "", "eye": ""} for lab in labels)
+        return StreamView(str(kw.get("name", "s")), "Gaze", chans, dict(kw.get("desc", {})))  # type: ignore[arg-type]
+
+    labels_only = view(["left_x", "left_y", "right_x", "right_y"])
+    assert identify_layout(labels_only).key == "xdf"  # type: ignore[union-attr]
+    eyelink = view(
+        ["leftEyeX", "leftEyeY", "rightEyeX", "rightEyeY", "leftPupilArea", "rightPupilArea"]
+    )
+    assert identify_layout(eyelink).key == "app-eyelink"  # type: ignore[union-attr]
+    relay = view(["confidence", "norm_pos_x", "norm_pos_y"], desc={"pupil_lsl_relay_version": "2"})
+    assert identify_layout(relay).key == "pupil-capture"  # type: ignore[union-attr]
+    assert identify_layout(view(["a", "b"])) is None
