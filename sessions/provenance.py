@@ -20,7 +20,7 @@ __all__ = ["PROVENANCE_PACKAGES", "collect_provenance", "file_text_and_sha256", 
 #: Packages whose versions are stored with every session.
 PROVENANCE_PACKAGES: tuple[str, ...] = (
     "gazeread", "numpy", "scipy", "pandas", "pillow", "pydicom", "pylsl", "psychopy",
-    "pyqt6", "pyqtgraph", "tobii-research", "pymovements",
+    "pyqt6", "numba", "tobii-research", "pymovements",
 )  # fmt: skip
 
 
