@@ -9,8 +9,8 @@ systematic calibration error. It is used live by
 Model
 -----
 * Positions are kept in per-axis degrees of visual angle from the screen centre (the
-  convention of :func:`calibration.geometry.px_to_deg`) and converted to normalised display
-  coordinates (origin top-left, y down) through the :class:`~calibration.geometry.ScreenGeometry`.
+  convention of :func:`acquisition.geometry.px_to_deg`) and converted to normalised display
+  coordinates (origin top-left, y down) through the :class:`~acquisition.geometry.ScreenGeometry`.
 * Fixation durations: ``fixation_min_s + Gamma(fixation_shape, fixation_scale_s)`` (mean
   0.279 s with the defaults). While a target is set (:meth:`GazeGenerator.set_target`) the
   eye fixates it until told otherwise (or until a blink).

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from acquisition.geometry import ScreenGeometry
 from acquisition.samples import empty_samples
-from calibration.geometry import ScreenGeometry
 
 __all__ = ["LabelledRecording", "find_datasets", "load_dataset", "load_recording"]
 

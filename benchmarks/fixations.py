@@ -43,13 +43,13 @@ from acquisition.fixations import (
     OnlineFixationDetector,
     OnlineIDTDetector,
 )
+from acquisition.geometry import px_per_degree, px_to_deg
 from benchmarks._labelled_data import (
     FIXATION,
     LabelledRecording,
     find_datasets,
     load_dataset,
 )
-from calibration.geometry import px_per_degree, px_to_deg
 
 Intervals = np.ndarray  # (k, 2) int: first and last sample index (inclusive)
 

@@ -6,17 +6,6 @@ run_drift_check``) so that importing this package never loads PsychoPy.
 """
 
 from calibration.drift import DriftChecker, DriftResult, DriftSettings, drift_loop
-from calibration.geometry import (
-    ScreenGeometry,
-    angular_distance_deg,
-    deg_to_px_offset,
-    eye_distance_mm,
-    norm_to_px,
-    px_per_degree,
-    px_to_deg,
-    px_to_norm,
-    with_eye_distance,
-)
 from calibration.history import CalibrationHistory, CalibrationRecord
 from calibration.metrics import (
     PointValidation,
@@ -54,25 +43,16 @@ __all__ = [
     "NativeCalibrator",
     "PointValidation",
     "QualityGate",
-    "ScreenGeometry",
     "SoftwareCalibration",
     "TargetTiming",
     "ValidationSummary",
     "accuracy_deg",
-    "angular_distance_deg",
     "calibration_points",
     "data_loss_pct",
-    "deg_to_px_offset",
     "drift_loop",
-    "eye_distance_mm",
     "grade",
-    "norm_to_px",
-    "px_per_degree",
-    "px_to_deg",
-    "px_to_norm",
     "rms_s2s_deg",
     "sd_deg",
     "summarise",
     "validation_points",
-    "with_eye_distance",
 ]

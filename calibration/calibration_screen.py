@@ -18,9 +18,9 @@ from typing import Any
 
 from psychopy import core, event, monitors, visual
 
+from acquisition.geometry import ScreenGeometry, px_per_degree
 from acquisition.ring_buffer import RingBuffer
 from acquisition.trackers.base import Tracker
-from calibration.geometry import ScreenGeometry, px_per_degree
 from calibration.history import CalibrationHistory
 from calibration.procedure import (
     Action,

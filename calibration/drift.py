@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from acquisition.geometry import ScreenGeometry, angular_distance_deg, norm_to_px, px_to_deg
 from acquisition.ring_buffer import Reader
-from calibration.geometry import ScreenGeometry, angular_distance_deg, norm_to_px, px_to_deg
 from calibration.metrics import data_loss_pct, mean_gaze
 
 __all__ = ["DriftChecker", "DriftResult", "DriftSettings", "drift_loop"]

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from psychopy import event, visual
 
 from acquisition.clock import session_clock
+from acquisition.geometry import ScreenGeometry
 from acquisition.ring_buffer import Reader
 from calibration.calibration_screen import FONT, draw_abc_target
 from calibration.drift import DriftResult, DriftSettings, drift_loop
-from calibration.geometry import ScreenGeometry
 
 __all__ = ["run_drift_check"]
 

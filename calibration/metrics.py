@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from calibration.geometry import ScreenGeometry, angular_distance_deg, norm_to_px, px_to_deg
+from acquisition.geometry import ScreenGeometry, angular_distance_deg, norm_to_px, px_to_deg
 
 __all__ = [
     "EYES",

@@ -22,6 +22,12 @@ from typing import Any
 
 import numpy as np
 
+from acquisition.geometry import (
+    ScreenGeometry,
+    angular_distance_deg,
+    norm_to_px,
+    with_eye_distance,
+)
 from acquisition.ring_buffer import Reader
 from acquisition.samples import SAMPLE_DTYPE
 from acquisition.trackers.base import Tracker
@@ -34,12 +40,6 @@ from calibration._procedure_types import (
     ResultsView,
     TargetHook,
     validation_verdict,
-)
-from calibration.geometry import (
-    ScreenGeometry,
-    angular_distance_deg,
-    norm_to_px,
-    with_eye_distance,
 )
 from calibration.history import CalibrationHistory, CalibrationRecord
 from calibration.metrics import (

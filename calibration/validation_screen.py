@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from psychopy import event, visual
 
-from calibration.geometry import ScreenGeometry, px_per_degree
+from acquisition.geometry import ScreenGeometry, px_per_degree
 from calibration.procedure import Action, ResultsView
 
 __all__ = ["ResultsScreen"]

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from acquisition.clock import ClockOffset, measure_offset, session_clock
-from calibration.geometry import ScreenGeometry
+from acquisition.geometry import ScreenGeometry
 from stimuli.layout import ImageLayout
 
 __all__ = ["COLOURS", "ImageShown", "InputEvent", "Presenter"]

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from calibration.geometry import ScreenGeometry
+from acquisition.geometry import ScreenGeometry
 from calibration.procedure import StopSession
 from experiment_protocols.loader import LoadedProtocol
 from experiment_protocols.model import Protocol

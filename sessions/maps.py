@@ -128,7 +128,7 @@ def sigma_image_px(
     Parameters
     ----------
     px_per_degree_screen : (px_x, px_y)
-        Screen px per degree (``calibration.geometry.px_per_degree``).
+        Screen px per degree (``acquisition.geometry.px_per_degree``).
     layout_scale : float
         Screen px per image px (``ImageLayout.scale``).
     degrees : float

@@ -20,9 +20,9 @@ from typing import Any
 
 from acquisition.clock import session_clock
 from acquisition.fixations import FixationOutlet, FixationWorker, OnlineFixationDetector
+from acquisition.geometry import ScreenGeometry
 from acquisition.ring_buffer import RingBuffer
 from acquisition.trackers import Tracker, TrackerEvent, create_tracker
-from calibration.geometry import ScreenGeometry
 from sessions.recorder import Recorder
 from sessions.store import SessionStore, with_recorded_session
 

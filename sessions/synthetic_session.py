@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from acquisition.geometry import ScreenGeometry, px_to_deg
 from acquisition.samples import SampleFlag, empty_samples
-from calibration.geometry import ScreenGeometry, px_to_deg
 from sessions.store import SessionStore
 from stimuli.layout import fit_image
 

@@ -527,11 +527,11 @@ class OnlineFixationDetector:
         return cx, cy, self._deg_x(cx), self._deg_y(cy), disp, n
 
     def _deg_x(self, x: float) -> float:
-        """Scalar :func:`~calibration.geometry.px_to_deg` along x."""
+        """Scalar :func:`~acquisition.geometry.px_to_deg` along x."""
         return math.degrees(math.atan2((x - self._hw) * self._mx, self._d))
 
     def _deg_y(self, y: float) -> float:
-        """Scalar :func:`~calibration.geometry.px_to_deg` along y."""
+        """Scalar :func:`~acquisition.geometry.px_to_deg` along y."""
         return math.degrees(math.atan2((y - self._hh) * self._my, self._d))
 
     def _start_event(self, kind: str, t_k: float, m_k: int, known_k: float) -> FixationEvent:

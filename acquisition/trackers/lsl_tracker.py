@@ -135,7 +135,7 @@ class LslTracker(Tracker):
         in :data:`~acquisition.trackers.lsl_layouts.LAYOUTS` (App-TobiiPro, App-EyeLink, the
         Pupil Labs relays, gazeread's own, the XDF gaze meta-data).
     screen : object with ``width_px``/``height_px``, optional
-        Screen geometry (e.g. :class:`calibration.geometry.ScreenGeometry`) for pixel streams.
+        Screen geometry (e.g. :class:`acquisition.geometry.ScreenGeometry`) for pixel streams.
     screen_size_px : (int, int), optional
         The same as ``screen``, as a tuple.
     recover : bool

@@ -129,7 +129,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _geometry(args: argparse.Namespace, size: tuple[int, int]) -> Any:
-    from calibration.geometry import ScreenGeometry
+    from acquisition.geometry import ScreenGeometry
 
     w, h = size
     if args.screen_mm is not None:
@@ -177,9 +177,9 @@ def _background(args: argparse.Namespace) -> tuple[int, int, int] | None:
 
 def _run_calibration(args: argparse.Namespace) -> int:
     """The calibration itself (a display is there)."""
+    from acquisition.geometry import with_eye_distance
     from acquisition.ring_buffer import RingBuffer
     from acquisition.trackers import TrackerError, create_tracker
-    from calibration.geometry import with_eye_distance
     from calibration.procedure import CalibrationSettings
     from calibration.report import format_validation_table
     from calibration.targets import TargetTiming

@@ -75,7 +75,7 @@ def _next_participant(out: Path) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Write the phantoms, preflight, run the session unattended, print what was recorded."""
-    from calibration.geometry import ScreenGeometry
+    from acquisition.geometry import ScreenGeometry
     from experiment_protocols.simulated_reader import SimulatedReader
     from sessions.commands.run import run_session
     from sessions.preflight import PreflightError, preflight

@@ -177,8 +177,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Preflight, then the session; prints the session folder."""
+    from acquisition.geometry import ScreenGeometry
     from acquisition.lsl_config import LslConfigError, configure_liblsl
-    from calibration.geometry import ScreenGeometry
     from sessions.preflight import PreflightError, preflight
 
     try:

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from acquisition.fixations._signal import average_eyes_px
+from acquisition.geometry import ScreenGeometry
 from acquisition.samples import estimate_rate_hz
-from calibration.geometry import ScreenGeometry
 from sessions.store import SessionReader, trial_window
 from stimuli.layout import ImageLayout
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from calibration.geometry import px_per_degree
+from acquisition.geometry import px_per_degree
 from sessions.export.common import (
     ExportWarning,
     Progress,

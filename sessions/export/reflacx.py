@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from calibration.geometry import px_to_deg
+from acquisition.geometry import px_to_deg
 from sessions.export.common import (
     Progress,
     Reading,

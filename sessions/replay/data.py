@@ -323,7 +323,7 @@ def _session_screen(info: dict[str, Any]) -> tuple[tuple[int, int], tuple[float,
     if isinstance(screen, dict) and screen.get("width_px") and screen.get("height_px"):
         size = (int(screen["width_px"]), int(screen["height_px"]))
         try:
-            from calibration.geometry import ScreenGeometry, px_per_degree
+            from acquisition.geometry import ScreenGeometry, px_per_degree
 
             ppd = px_per_degree(ScreenGeometry.from_dict(screen))
         except (ValueError, TypeError, KeyError):

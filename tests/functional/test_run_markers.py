@@ -6,7 +6,7 @@ import json
 import time
 from pathlib import Path
 
-from calibration.geometry import ScreenGeometry
+from acquisition.geometry import ScreenGeometry
 from sessions.pipeline import Pipeline
 from sessions.store import SessionStore
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from calibration.geometry import ScreenGeometry
+from acquisition.geometry import ScreenGeometry
 from sessions.pipeline import Pipeline
 from sessions.store import SessionStore
 from tests.functional._sessions_helpers import write_small_protocol, write_small_stimuli

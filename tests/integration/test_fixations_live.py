@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from acquisition.fixations import FixationEvent, FixationWorker, OnlineFixationDetector
+from acquisition.geometry import ScreenGeometry, angular_distance_deg
 from acquisition.ring_buffer import RingBuffer
 from acquisition.trackers.simulated import SimulatedTracker
-from calibration.geometry import ScreenGeometry, angular_distance_deg
 
 SCREEN = ScreenGeometry(1920, 1080, 531.0, 299.0, 650.0)
 DURATION_S = 4.0

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from acquisition.geometry import ScreenGeometry
 from acquisition.ring_buffer import RingBuffer
 from acquisition.trackers import TrackerError, create_tracker
-from calibration.geometry import ScreenGeometry
 from sessions.pipeline import Pipeline
 from sessions.store import SessionStore
 

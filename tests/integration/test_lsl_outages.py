@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from calibration.geometry import ScreenGeometry
+from acquisition.geometry import ScreenGeometry
 from sessions.pipeline import Pipeline
 from sessions.store import SessionStore
 

@@ -23,8 +23,8 @@ from acquisition.gaze_model import (
     min_jerk_position,
     simulate_recording,
 )
+from acquisition.geometry import ScreenGeometry, angular_distance_deg, norm_to_px
 from acquisition.samples import SAMPLE_DTYPE, SampleFlag
-from calibration.geometry import ScreenGeometry, angular_distance_deg, norm_to_px
 
 SCREEN = ScreenGeometry()
 #: A noiseless, driftless, single-eyed-looking viewer: measured gaze == true gaze (+ error).

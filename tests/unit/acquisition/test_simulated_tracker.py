@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from acquisition.gaze_model import CalibrationError, GazeParams, simulate_recording
+from acquisition.geometry import ScreenGeometry, angular_distance_deg, norm_to_px
 from acquisition.ring_buffer import RingBuffer
 from acquisition.samples import SampleFlag
 from acquisition.trackers import TrackerError, create_tracker, tracker_class
 from acquisition.trackers.simulated import SimulatedTracker
-from calibration.geometry import ScreenGeometry, angular_distance_deg, norm_to_px
 
 SCREEN = ScreenGeometry()
 WAIT_S = 20.0  # generous: the machine is shared; tests assert behaviour, never timing

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import benchmarks.fixations as fb
-from calibration.geometry import ScreenGeometry, deg_to_px_offset
+from acquisition.geometry import ScreenGeometry, deg_to_px_offset
 
 SCREEN = ScreenGeometry(1280, 1024, 376.0, 301.0, 600.0)
 

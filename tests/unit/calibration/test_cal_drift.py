@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from calfakes import Rig
 
+from acquisition.geometry import ScreenGeometry
 from acquisition.samples import empty_samples
 from calibration.drift import DriftChecker, DriftSettings, drift_loop
-from calibration.geometry import ScreenGeometry
 
 G = ScreenGeometry(
     width_px=1000, height_px=1000, width_mm=1000.0, height_mm=1000.0, distance_mm=1000.0

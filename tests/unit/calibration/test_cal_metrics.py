@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
+from acquisition.geometry import ScreenGeometry
 from acquisition.samples import empty_samples
-from calibration.geometry import ScreenGeometry
 from calibration.metrics import (
     PointValidation,
     QualityGate,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from calfakes import Rig
 
-from calibration.geometry import ScreenGeometry
+from acquisition.geometry import ScreenGeometry
 from calibration.headless import HeadlessDisplay
 from calibration.native import NativeCalibrator
 from calibration.procedure import Action, CalibrationProcedure, CalibrationSettings

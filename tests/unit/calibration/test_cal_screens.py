@@ -21,7 +21,7 @@ ERROR = {"offset": (0.05, -0.04), "gain": (1.06, 0.94), "rotation_deg": 2.0}
 
 @pytest.fixture(scope="module")
 def geom() -> Any:
-    from calibration.geometry import ScreenGeometry
+    from acquisition.geometry import ScreenGeometry
 
     return ScreenGeometry(SIZE[0], SIZE[1], SIZE[0] * 531.0 / 1920, SIZE[1] * 299.0 / 1080, 650.0)
 
@@ -115,7 +115,7 @@ def test_calibration_in_a_window_with_screenshots(
     box = t[y0 : y1 + 1, x0 : x1 + 1]
     assert (box.sum(axis=2) > 3 * 200).sum() > 4
     # its size is the shrunk size (0.5 deg) within a few pixels
-    from calibration.geometry import px_per_degree
+    from acquisition.geometry import px_per_degree
 
     assert (x1 - x0 + 1) == pytest.approx(0.5 * px_per_degree(geom)[0], abs=3)
 

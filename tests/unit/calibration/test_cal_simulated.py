@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from acquisition.geometry import ScreenGeometry
 from acquisition.ring_buffer import RingBuffer
-from calibration.geometry import ScreenGeometry
 from calibration.headless import HeadlessDisplay
 from calibration.procedure import CalibrationProcedure, CalibrationSettings
 from calibration.targets import TargetTiming

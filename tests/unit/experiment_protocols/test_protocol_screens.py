@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from calibration.geometry import ScreenGeometry
+from acquisition.geometry import ScreenGeometry
 from experiment_protocols.forms import FormState, layout_form
 from experiment_protocols.loader import load_protocol
 from stimuli.layout import fit_image

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from calibration.geometry import ScreenGeometry, px_per_degree
+from acquisition.geometry import ScreenGeometry, px_per_degree
 from sessions.maps import fixation_count_map, fixation_density_map, map_to_uint8, sigma_image_px
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from acquisition.geometry import ScreenGeometry, deg_to_px_offset
 from acquisition.samples import empty_samples
-from calibration.geometry import ScreenGeometry, deg_to_px_offset
 
 SCREEN = ScreenGeometry(1920, 1080, 531.0, 299.0, 650.0)
 

@@ -117,7 +117,7 @@ def test_chunking_invariance_on_real_labelled_recording(detector):
         f.readline()
         data = np.genfromtxt(f, delimiter="\t", missing_values="n/a", filling_values=np.nan)
     t, x, y = data[:, 0], data[:, 1], data[:, 2]
-    from calibration.geometry import ScreenGeometry
+    from acquisition.geometry import ScreenGeometry
 
     scr = ScreenGeometry(1024, 768, 380.0, 300.0, 670.0)
     ref = feed_in_chunks(detector(scr), t, x, y, chunk_sizes("whole"))

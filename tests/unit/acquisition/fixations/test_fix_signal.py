@@ -13,7 +13,7 @@ from acquisition.fixations._signal import (
     resolve_gaps,
     unit_rays,
 )
-from calibration.geometry import angular_distance_deg, deg_to_px_offset
+from acquisition.geometry import angular_distance_deg, deg_to_px_offset
 
 
 def test_short_gap_is_filled_linearly_and_known_when_data_resume():

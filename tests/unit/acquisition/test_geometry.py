@@ -7,8 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from acquisition.samples import empty_samples
-from calibration.geometry import (
+from acquisition.geometry import (
     ScreenGeometry,
     angular_distance_deg,
     deg_to_px_offset,
@@ -19,6 +18,7 @@ from calibration.geometry import (
     px_to_norm,
     with_eye_distance,
 )
+from acquisition.samples import empty_samples
 
 # 1000 px = 500 mm on both axes, eye 500 mm away: offsets of 250 mm are atan(0.5).
 G = ScreenGeometry(
