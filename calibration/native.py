@@ -1,17 +1,29 @@
 """The interface of a tracker's own calibration (Tobii ``ScreenBasedCalibration``).
 
-A tracker with ``has_native_calibration = True`` returns a :class:`NativeCalibrator` from
-``tracker.native_calibrator()``; the calibration procedure drives it (enter, collect per
-point, discard and redo chosen points, compute and apply, leave) and keeps the per-point
-samples of the result. The Tobii adapter lives in ``calibration/tobii_calibration.py``.
+:data:`NATIVE_CALIBRATORS` says which tracker backends have a calibration of their own and
+builds its adapter; :func:`native_calibrator_for` is what the calibration procedure asks. The
+procedure drives the adapter (enter, collect per point, discard and redo chosen points,
+compute and apply, leave) and keeps the per-point samples of the result. The Tobii adapter
+lives in ``calibration/tobii_calibration.py``. The table lives here, in calibration, so that
+no tracker imports calibration (acquisition is the lower layer).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-__all__ = ["NativeCalibrator", "native_point_offsets", "native_result_ok"]
+if TYPE_CHECKING:
+    from acquisition.trackers.base import Tracker
+
+__all__ = [
+    "NATIVE_CALIBRATORS",
+    "NativeCalibrator",
+    "native_calibrator_for",
+    "native_point_offsets",
+    "native_result_ok",
+]
 
 
 @runtime_checkable
@@ -36,6 +48,22 @@ class NativeCalibrator(Protocol):
 
     def leave(self) -> None:
         """Leave calibration mode (always called, also after a failure)."""
+
+
+def _tobii(tracker: Tracker) -> NativeCalibrator:
+    from calibration.tobii_calibration import TobiiCalibrator  # imports the SDK adapter
+
+    return TobiiCalibrator(tracker)  # type: ignore[arg-type]
+
+
+#: The device calibration of each tracker backend (``Tracker.name``) that has one.
+NATIVE_CALIBRATORS: dict[str, Callable[[Tracker], NativeCalibrator]] = {"tobii": _tobii}
+
+
+def native_calibrator_for(tracker: Tracker) -> NativeCalibrator | None:
+    """The tracker's own calibration, or None where gazeread calibrates in software."""
+    make = NATIVE_CALIBRATORS.get(tracker.name)
+    return make(tracker) if make is not None else None
 
 
 def native_result_ok(result: dict[str, Any]) -> bool:

@@ -50,7 +50,12 @@ from calibration.metrics import (
     summarise,
     verdict_label,
 )
-from calibration.native import NativeCalibrator, native_point_offsets, native_result_ok
+from calibration.native import (
+    NativeCalibrator,
+    native_calibrator_for,
+    native_point_offsets,
+    native_result_ok,
+)
 from calibration.software import BinocularCorrection, CalibrationFitError, fit_binocular
 from calibration.targets import (
     TargetTiming,
@@ -90,7 +95,7 @@ class CalibrationProcedure:
     ----------
     tracker : Tracker
         The running tracker; software calibration goes through ``set_correction``, a native
-        one through ``tracker.native_calibrator()``.
+        one through the adapter :func:`~calibration.native.native_calibrator_for` builds.
     reader : Reader
         A reader of the tracker's ring buffer (owned by the procedure).
     geometry : ScreenGeometry
@@ -128,9 +133,7 @@ class CalibrationProcedure:
             exclude=self.cal_targets,
             custom=settings.custom_validation_points,
         )
-        self.native: NativeCalibrator | None = None
-        if getattr(tracker, "has_native_calibration", False):
-            self.native = tracker.native_calibrator()  # type: ignore[attr-defined]
+        self.native: NativeCalibrator | None = native_calibrator_for(tracker)
         self.method = "tobii" if self.native is not None else "software"
         self._previous_correction = tracker.correction
         self._raw: dict[int, Collected] = {}

@@ -97,8 +97,6 @@ class Tracker(abc.ABC):
     """
 
     name: ClassVar[str] = ""
-    #: True when the device calibrates itself (Tobii); False means software calibration.
-    has_native_calibration: ClassVar[bool] = False
 
     def __init__(self, buffer: RingBuffer, *, clock: Callable[[], float] = session_clock) -> None:
         self.buffer = buffer

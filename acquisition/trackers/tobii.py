@@ -32,7 +32,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -48,9 +48,6 @@ from acquisition.trackers._tobii_sdk import (
 )
 from acquisition.trackers._tobii_stage import GAZE_KEYS, GazeStage, gaze_dicts_to_samples
 from acquisition.trackers.base import Availability, Tracker, TrackerError
-
-if TYPE_CHECKING:
-    from calibration.tobii_calibration import TobiiCalibrator
 
 __all__ = [
     "GAZE_KEYS",
@@ -97,7 +94,7 @@ class TobiiTracker(Tracker):
         An already built ``tobii_research.EyeTracker`` (or a stand-in with the same
         attributes, such as :class:`acquisition.trackers._tobii_fake.FakeEyeTracker`).
     calibration_factory : callable, optional
-        Builds the ``ScreenBasedCalibration`` for :meth:`native_calibrator`
+        Builds the ``ScreenBasedCalibration`` for the native calibration (``calibration.native``)
         (``tobii_research.ScreenBasedCalibration`` by default).
     clock : callable
         The session clock.
@@ -112,7 +109,6 @@ class TobiiTracker(Tracker):
     """
 
     name: ClassVar[str] = "tobii"
-    has_native_calibration: ClassVar[bool] = True
     #: ``gazeread trackers`` marks the backend unusable when discover() finds nothing.
     needs_device: ClassVar[bool] = True
 
@@ -548,11 +544,3 @@ class TobiiTracker(Tracker):
         """A ``ScreenBasedCalibration`` bound to this device."""
         factory = self._calibration_factory or self._tr.ScreenBasedCalibration
         return factory(self.eyetracker)
-
-    def native_calibrator(self) -> TobiiCalibrator:
-        """The device's own calibration (``tobii_research.ScreenBasedCalibration``)."""
-        # Imported here: calibration depends on acquisition, not the other way round; this is
-        # the one runtime hook that the agreed interface (INTERFACES.md) asks for.
-        from calibration.tobii_calibration import TobiiCalibrator
-
-        return TobiiCalibrator(self)

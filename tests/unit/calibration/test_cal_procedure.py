@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,7 @@ from calfakes import Rig
 
 from acquisition.geometry import ScreenGeometry
 from calibration.headless import HeadlessDisplay
-from calibration.native import NativeCalibrator
+from calibration.native import NATIVE_CALIBRATORS, NativeCalibrator
 from calibration.procedure import Action, CalibrationProcedure, CalibrationSettings
 from calibration.targets import TargetTiming
 
@@ -228,17 +229,22 @@ class FakeNative:
         self.calls.append(("leave",))
 
 
-def _native_rig(cal: FakeNative) -> Rig:
-    rig = Rig(error=None)
-    rig.tracker.has_native_calibration = True  # type: ignore[misc]
-    rig.tracker.native_calibrator = lambda: cal  # type: ignore[attr-defined]
-    return rig
+@pytest.fixture
+def native_rig(monkeypatch: pytest.MonkeyPatch) -> Callable[[FakeNative], Rig]:
+    """A rig whose tracker calibrates itself through ``cal`` (by the native table)."""
+
+    def make(cal: FakeNative) -> Rig:
+        rig = Rig(error=None)
+        monkeypatch.setitem(NATIVE_CALIBRATORS, rig.tracker.name, lambda _tracker: cal)
+        return rig
+
+    return make
 
 
-def test_native_calibration_is_driven_through_the_protocol() -> None:
+def test_native_calibration_is_driven_through_the_protocol(native_rig) -> None:
     cal = FakeNative()
     assert isinstance(cal, NativeCalibrator)
-    rig = _native_rig(cal)
+    rig = native_rig(cal)
     out, _, proc = _run(
         rig, [Action("redo", calibration_points=(0,)), Action("accept")], auto=False, n_points=5
     )
@@ -255,21 +261,21 @@ def test_native_calibration_is_driven_through_the_protocol() -> None:
     assert rig.tracker.correction is None  # the device applies its own calibration
 
 
-def test_native_failure_is_reported_and_left_cleanly() -> None:
+def test_native_failure_is_reported_and_left_cleanly(native_rig) -> None:
     cal = FakeNative(status="failure")
-    rig = _native_rig(cal)
+    rig = native_rig(cal)
     out, disp, _ = _run(rig, max_auto_attempts=1, n_points=5)
     assert not out.accepted
     assert any("could not compute a calibration" in m for m, _ in disp.messages)
     assert [c[0] for c in cal.calls].count("enter") == [c[0] for c in cal.calls].count("leave")
 
 
-def test_native_point_that_fails_is_retried_once() -> None:
+def test_native_point_that_fails_is_retried_once(native_rig) -> None:
     rig0 = Rig()
     proc0 = CalibrationProcedure(rig0.tracker, rig0.reader, GEOM, CalibrationSettings(n_points=5))
     bad = tuple(float(v) for v in proc0.cal_targets[1])
     cal = FakeNative(fail_at=(bad[0], bad[1]))
-    rig = _native_rig(cal)
+    rig = native_rig(cal)
     _, disp, _ = _run(rig, [Action("accept")], auto=False, n_points=5)
     assert sum(1 for c in cal.calls if c[0] == "collect" and c[1:] == bad) == 2
     assert any("calibration point 2" in m for m, _ in disp.messages)

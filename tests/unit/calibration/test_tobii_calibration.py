@@ -11,6 +11,7 @@ from acquisition.ring_buffer import RingBuffer
 from acquisition.samples import SampleFlag
 from acquisition.trackers import TrackerError
 from acquisition.trackers.tobii import TobiiTracker
+from calibration.native import NATIVE_CALIBRATORS, native_calibrator_for
 
 AVAIL = TobiiTracker.is_available()
 pytestmark = [
@@ -51,13 +52,13 @@ def test_is_a_native_calibrator(tracker):
     from calibration.native import NativeCalibrator
     from calibration.tobii_calibration import TobiiCalibrator
 
-    cal = tracker.native_calibrator()
+    cal = native_calibrator_for(tracker)
     assert isinstance(cal, TobiiCalibrator) and isinstance(cal, NativeCalibrator)
-    assert TobiiTracker.has_native_calibration
+    assert TobiiTracker.name in NATIVE_CALIBRATORS
 
 
 def test_collect_retry_discard_redo_compute(tracker, fake, tr):
-    cal = tracker.native_calibrator()
+    cal = native_calibrator_for(tracker)
     fake.calibration_failures = {(0.9, 0.1): 2, (0.1, 0.9): 3}
     reader = tracker.buffer.reader("test")
     tracker.start()
@@ -110,7 +111,7 @@ def test_collect_retry_discard_redo_compute(tracker, fake, tr):
 
 
 def test_too_few_points_is_a_failure_not_a_crash(tracker, tr):
-    with tracker.native_calibrator() as cal:
+    with native_calibrator_for(tracker) as cal:
         assert cal.collect(0.5, 0.5)
         res = cal.compute_and_apply()
     assert res["status"] == "failure" and res["points"] == []
@@ -120,7 +121,7 @@ def test_too_few_points_is_a_failure_not_a_crash(tracker, tr):
 def test_rate_changed_by_calibration_is_restored_and_reported(tracker, fake):
     fake.calibration_rate_hz = 600.0
     tracker.start()
-    cal = tracker.native_calibrator()
+    cal = native_calibrator_for(tracker)
     cal.enter()
     assert fake.get_gaze_output_frequency() == 600.0
     for p in POINTS:
@@ -150,7 +151,7 @@ def test_rate_change_left_alone_when_asked(tracker, fake):
 
 
 def test_disconnect_mid_point_is_a_clear_error(tracker, fake):
-    cal = tracker.native_calibrator()
+    cal = native_calibrator_for(tracker)
     cal.enter()
     assert cal.collect(0.5, 0.5)
     fake.simulate_connection_lost()
@@ -165,7 +166,7 @@ def test_disconnect_mid_point_is_a_clear_error(tracker, fake):
 
 
 def test_use_before_enter_and_bad_points_are_refused(tracker):
-    cal = tracker.native_calibrator()
+    cal = native_calibrator_for(tracker)
     with pytest.raises(TrackerError, match="call enter"):
         cal.collect(0.5, 0.5)
     with pytest.raises(TrackerError, match="call enter"):
