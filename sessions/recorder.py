@@ -27,12 +27,11 @@ from typing import Any
 import numpy as np
 
 from acquisition.affinity import acquisition_thread
-from acquisition.fixations import fixation_to_row
 from acquisition.ring_buffer import Reader
-from sessions.fixation_trials import TrialWindow, cut_at_windows
+from sessions.fixation_trials import TrialWindow, cut_at_windows, fixation_to_row
 from sessions.store import SessionStore, StoreError
 
-__all__ = ["Recorder", "RecorderStats", "fixation_event_to_row"]
+__all__ = ["Recorder", "RecorderStats"]
 
 _log = logging.getLogger(__name__)
 
@@ -52,21 +51,6 @@ class RecorderStats:
     lost_fixations: int = 0  # of those, the ones that could not be written at all
     last_t: float = math.nan
     max_batch_span_s: float = 0.0
-
-
-def fixation_event_to_row(
-    event: Any, layout: Any = None, trial_id: int | None = None
-) -> dict[str, Any] | None:
-    """A finished fixation as a ``fixations`` row; None for start/cancel events.
-
-    ``event`` is a :class:`~acquisition.fixations.FixationEvent` (converted with
-    :func:`~acquisition.fixations.fixation_to_row`) or a ready row as a dict.
-    """
-    if isinstance(event, dict):
-        return dict(event)
-    if getattr(event, "kind", "end") != "end":
-        return None
-    return dict(fixation_to_row(event, layout, trial_id))
 
 
 class Recorder:
@@ -359,9 +343,7 @@ class Recorder:
         pieces = cut_at_windows(t_start, t_end, self.trial_windows())
         rows = []
         for t0, t1, trial_id, layout in pieces:
-            row = fixation_event_to_row(ev, layout, trial_id)
-            if row is None:
-                continue
+            row = fixation_to_row(ev, layout, trial_id)
             if len(pieces) > 1:
                 row.update(t_start=t0, t_end=t1, duration_ms=(t1 - t0) * 1000.0)
             rows.append(row)

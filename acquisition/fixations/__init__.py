@@ -3,7 +3,7 @@
 See ``docs/fixations.md`` for the parameters, the defaults chosen and the benchmark.
 """
 
-from acquisition.fixations.events import EVENT_KINDS, FixationEvent, fixation_to_row
+from acquisition.fixations.events import EVENT_KINDS, FixationEvent
 from acquisition.fixations.idt import OnlineIDTDetector
 from acquisition.fixations.ivt import OnlineFixationDetector, detect_fixations
 from acquisition.fixations.lsl_stream import (
@@ -29,5 +29,4 @@ __all__ = [
     "OnlineIDTDetector",
     "detect_fixations",
     "event_from_sample",
-    "fixation_to_row",
 ]

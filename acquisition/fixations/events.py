@@ -1,15 +1,12 @@
-"""Fixation events emitted by the online detectors, and their rows in the session store."""
+"""Fixation events emitted by the online detectors (in screen and degree coordinates only)."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-if TYPE_CHECKING:  # duck-typed at run time: acquisition imports nothing from stimuli
-    from stimuli.layout import ImageLayout
-
-__all__ = ["EVENT_KINDS", "FixationEvent", "fixation_to_row"]
+__all__ = ["EVENT_KINDS", "FixationEvent"]
 
 EventKind = Literal["start_provisional", "start_confirmed", "end", "cancel"]
 
@@ -97,57 +94,3 @@ def _new_event(**values: Any) -> FixationEvent:
     d.update(_TEMPLATE)
     d.update(values)
     return ev
-
-
-def _opt(v: float) -> float | None:
-    return None if not math.isfinite(v) else float(v)
-
-
-def fixation_to_row(
-    event: FixationEvent, layout: ImageLayout | None = None, trial_id: int | None = None
-) -> dict[str, Any]:
-    """A row for the session store's ``fixations`` table from an ``end`` event.
-
-    Parameters
-    ----------
-    event : FixationEvent
-        Must be of kind ``'end'``.
-    layout : ImageLayout, optional
-        The trial's image layout; when given and the centroid falls on the image, the row
-        gets ``image_x``/``image_y`` in original image pixels (else NULL).
-    trial_id : int, optional
-        The trial the fixation belongs to (NULL outside trials).
-
-    Returns
-    -------
-    dict
-        Keys ``trial_id, eye, t_start, t_end, duration_ms, x_px, y_px, x_deg, y_deg, image_x,
-        image_y, dispersion_deg, t_emitted_start, t_emitted_end``; NaN become None.
-    """
-    if event.kind != "end":
-        raise ValueError(
-            f"fixation_to_row needs an 'end' event (it has the final centroid and duration), "
-            f"got kind {event.kind!r}"
-        )
-    image_x: float | None = None
-    image_y: float | None = None
-    if layout is not None and math.isfinite(event.x_px) and math.isfinite(event.y_px):
-        ix, iy = layout.screen_to_image(event.x_px, event.y_px)
-        if bool(layout.on_image(ix, iy)):
-            image_x, image_y = float(ix), float(iy)
-    return {
-        "trial_id": None if trial_id is None else int(trial_id),
-        "eye": "average",
-        "t_start": float(event.t_start),
-        "t_end": float(event.t_end),
-        "duration_ms": float(event.duration_ms),
-        "x_px": _opt(event.x_px),
-        "y_px": _opt(event.y_px),
-        "x_deg": _opt(event.x_deg),
-        "y_deg": _opt(event.y_deg),
-        "image_x": image_x,
-        "image_y": image_y,
-        "dispersion_deg": _opt(event.dispersion_deg),
-        "t_emitted_start": _opt(event.t_confirmed),
-        "t_emitted_end": _opt(event.t_emitted),
-    }

@@ -17,7 +17,8 @@ from acquisition.clock import ClockOffset
 from acquisition.fixations import FixationEvent
 from acquisition.ring_buffer import RingBuffer
 from acquisition.samples import empty_samples
-from sessions.recorder import Recorder, fixation_event_to_row
+from sessions.fixation_trials import fixation_to_row
+from sessions.recorder import Recorder
 from sessions.store import SessionStore, StoreError
 from stimuli.layout import ImageLayout
 
@@ -96,9 +97,8 @@ def test_tracker_events_offsets_and_fixations_are_stored(store: SessionStore) ->
 
 def test_fixation_off_image_has_no_image_coordinates() -> None:
     layout = ImageLayout(100, 100, 1920, 1080, 1.0, 0.0, 0.0)
-    row = fixation_event_to_row(_Ev("end", 1, 0, 1, 500.0, 500.0), layout, 1)
-    assert row is not None and row["image_x"] is None and row["x_px"] == 500.0
-    assert fixation_event_to_row(_Ev("start_confirmed", 1, 0, 1, 5.0, 5.0)) is None
+    row = fixation_to_row(_Ev("end", 1, 0, 1, 500.0, 500.0), layout, 1)  # type: ignore[arg-type]
+    assert row["image_x"] is None and row["x_px"] == 500.0
 
 
 def test_lost_samples_are_recorded_not_silent(store: SessionStore) -> None:
@@ -323,3 +323,34 @@ def test_store_batch_is_atomic_and_reentrant(store: SessionStore) -> None:
         assert store.sample_count() == 10 and len(store.events("note")) == 1
     finally:
         other.close()
+
+
+def _fixation_end(**kw: Any) -> FixationEvent:
+    base: dict[str, Any] = dict(
+        kind="end",
+        t_emitted=10.4,
+        t_start=10.0,
+        t_end=10.3,
+        x_px=960.0,
+        y_px=540.0,
+        x_deg=0.0,
+        y_deg=0.0,
+        duration_ms=300.0,
+        dispersion_deg=0.4,
+        t_confirmed=10.07,
+    )
+    base.update(kw)
+    return FixationEvent(**base)
+
+
+def test_row_has_store_columns_and_image_pixels():
+    layout = ImageLayout(2000, 2000, 1920, 1080, 0.5, 460.0, 40.0)
+    row = fixation_to_row(_fixation_end(), layout, trial_id=3)
+    assert row["image_x"] == pytest.approx(1000.0) and row["image_y"] == pytest.approx(1000.0)
+    assert row["trial_id"] == 3 and row["eye"] == "average"
+    assert row["t_emitted_start"] == 10.07 and row["t_emitted_end"] == 10.4
+    off = fixation_to_row(_fixation_end(x_px=100.0), layout, None)
+    assert off["image_x"] is None and off["trial_id"] is None
+    assert fixation_to_row(_fixation_end(x_px=math.nan), None)["x_px"] is None
+    with pytest.raises(ValueError, match="'end' event"):
+        fixation_to_row(_fixation_end(kind="start_confirmed"))

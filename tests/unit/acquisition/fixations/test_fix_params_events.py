@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 from fixation_synth import SCREEN, to_samples, track
 
 from acquisition.fixations import (
-    FixationEvent,
     IDTParams,
     IVTParams,
     OnlineIDTDetector,
     detect_fixations,
-    fixation_to_row,
 )
-from stimuli.layout import ImageLayout
 
 
 @pytest.mark.parametrize(
@@ -46,38 +41,8 @@ def test_params_round_trip_and_unknown_keys():
         IDTParams(dispersion_deg=0.0)
 
 
-def _end(**kw) -> FixationEvent:
-    base = dict(
-        kind="end",
-        t_emitted=10.4,
-        t_start=10.0,
-        t_end=10.3,
-        x_px=960.0,
-        y_px=540.0,
-        x_deg=0.0,
-        y_deg=0.0,
-        duration_ms=300.0,
-        dispersion_deg=0.4,
-        t_confirmed=10.07,
-    )
-    base.update(kw)
-    return FixationEvent(**base)
-
-
-def test_row_has_store_columns_and_image_pixels():
-    layout = ImageLayout(2000, 2000, 1920, 1080, 0.5, 460.0, 40.0)
-    row = fixation_to_row(_end(), layout, trial_id=3)
-    assert row["image_x"] == pytest.approx(1000.0) and row["image_y"] == pytest.approx(1000.0)
-    assert row["trial_id"] == 3 and row["eye"] == "average"
-    assert row["t_emitted_start"] == 10.07 and row["t_emitted_end"] == 10.4
-    off = fixation_to_row(_end(x_px=100.0), layout, None)
-    assert off["image_x"] is None and off["trial_id"] is None
-    assert fixation_to_row(_end(x_px=math.nan), None)["x_px"] is None
-    with pytest.raises(ValueError, match="'end' event"):
-        fixation_to_row(_end(kind="start_confirmed"))
-
-
 def test_rows_go_into_a_real_session_store(tmp_path):
+    from sessions.fixation_trials import fixation_to_row
     from sessions.store import SessionStore
 
     t, x, y, _ = track([("fix", 0.3, 0, 0), ("sac", 0.03, 5, 0), ("fix", 0.3, 5, 0)])
