@@ -4,8 +4,9 @@
 """
 
 from stimuli.demo import write_demo_stimuli
+from stimuli.image import ImageLoadError, ImageWarning, LoadedImage
 from stimuli.layout import ImageLayout, fit_image
-from stimuli.loading import ImageLoadError, ImageWarning, LoadedImage, load_image
+from stimuli.loading import load_image
 from stimuli.manifest import (
     Manifest,
     ManifestCheck,

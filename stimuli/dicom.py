@@ -14,7 +14,7 @@ Order of operations (PS3.4 grayscale pipeline):
 5. ``MONOCHROME1`` inverted (pydicom does not).
 
 Colour files (RGB, YBR, PALETTE COLOR) are converted to grey with a warning; multi-frame,
-non-image and undecodable files raise :class:`stimuli.loading.ImageLoadError`.
+non-image and undecodable files raise :class:`stimuli.image.ImageLoadError`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stimuli.display import apply_lut, apply_window, display_values, invert, scale_range, to_uint8
-from stimuli.loading import ImageLoadError, LoadedImage
+from stimuli.image import ImageLoadError, LoadedImage
 
 __all__ = ["decode_dicom", "pixel_spacing", "read_dataset"]
 

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from stimuli.image import LoadedImage
 from stimuli.layout import ImageLayout
-from stimuli.loading import LoadedImage
 from stimuli.preload import resample_for_display
 
 __all__ = ["make_image_stim", "texture_from_pixels"]

@@ -29,7 +29,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from stimuli.loading import ImageLoadError, load_image
+from stimuli.image import ImageLoadError
+from stimuli.loading import load_image
 
 __all__ = [
     "AUTHENTICITY_VALUES",

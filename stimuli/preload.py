@@ -28,8 +28,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from stimuli.image import LoadedImage
 from stimuli.layout import ImageLayout, fit_image
-from stimuli.loading import LoadedImage, load_image
+from stimuli.loading import load_image
 
 __all__ = ["ImagePreloader", "PreparedImage", "resample_for_display"]
 
@@ -149,7 +150,7 @@ class ImagePreloader:
         """The prepared image for ``key``, waiting at most ``timeout`` s.
 
         If ``key`` was never requested (or was forgotten) and ``path`` is given, it is
-        requested now. The loading error (e.g. :class:`stimuli.loading.ImageLoadError`) is
+        requested now. The loading error (e.g. :class:`stimuli.image.ImageLoadError`) is
         raised here, in the caller's thread.
 
         Raises

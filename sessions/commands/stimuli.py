@@ -149,7 +149,8 @@ def _render(manifest: Path, out_dir: Path) -> int:
     import numpy as np
     from PIL import Image
 
-    from stimuli.loading import ImageLoadError, load_image
+    from stimuli.image import ImageLoadError
+    from stimuli.loading import load_image
     from stimuli.manifest import ManifestError, load_manifest
 
     try:

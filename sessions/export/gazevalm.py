@@ -61,6 +61,7 @@ def _background(reading: Reading, size: tuple[int, int]) -> Any:
     from PIL import Image
 
     from stimuli import loading
+    from stimuli.image import ImageLoadError
 
     path = reading.trial.get("image_path") or ""
     center, width = display_window(reading.trial)
@@ -74,7 +75,7 @@ def _background(reading: Reading, size: tuple[int, int]) -> Any:
         try:
             loaded = loading.load_image(path, window, warn=False)
             img = Image.fromarray(np.asarray(loaded.pixels, dtype=np.uint8))
-        except (loading.ImageLoadError, OSError) as exc:
+        except (ImageLoadError, OSError) as exc:
             why = f"the image cannot be loaded: {exc}"
     if img is not None and img.size != size:
         why = f"the image {path} is {img.size[0]}x{img.size[1]} px, the layout says {size}"

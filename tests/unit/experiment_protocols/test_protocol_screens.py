@@ -46,7 +46,7 @@ def _grey(img: np.ndarray) -> np.ndarray:
 
 
 def _phantom() -> Any:
-    from stimuli.loading import LoadedImage
+    from stimuli.image import LoadedImage
 
     yy, xx = np.mgrid[0:600, 0:500]
     pix = (40 + 180 * np.exp(-(((xx - 250) / 160.0) ** 2 + ((yy - 300) / 220.0) ** 2))).astype(

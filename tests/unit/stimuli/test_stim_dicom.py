@@ -10,7 +10,8 @@ import pydicom
 import pytest
 from pydicom.pixels import apply_windowing
 
-from stimuli.loading import ImageLoadError, ImageWarning, load_image
+from stimuli.image import ImageLoadError, ImageWarning
+from stimuli.loading import load_image
 
 RAMP = np.arange(4096, dtype=np.uint16).reshape(64, 64)  # every 12-bit value once
 
@@ -256,7 +257,8 @@ def test_a_truncated_dicom_is_named_as_such_without_library_warnings(
 ) -> None:
     import warnings
 
-    from stimuli.loading import ImageLoadError, load_image
+    from stimuli.image import ImageLoadError
+    from stimuli.loading import load_image
 
     src = (
         Path(__file__).resolve().parents[4]

@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from stimuli.image import LoadedImage
 from stimuli.layout import ImageLayout, fit_image
-from stimuli.loading import LoadedImage, load_image
+from stimuli.loading import load_image
 from stimuli.preload import resample_for_display
 
 pytestmark = pytest.mark.gui

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from stimuli.display import apply_lut, apply_window, invert, scale_range, to_uint8
-from stimuli.loading import ImageLoadError, ImageWarning, load_image
+from stimuli.image import ImageLoadError, ImageWarning
+from stimuli.loading import load_image
 
 
 # ---------------------------------------------------------------- real PNGs

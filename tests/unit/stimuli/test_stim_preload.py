@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from stimuli.image import ImageLoadError, LoadedImage
 from stimuli.layout import fit_image
-from stimuli.loading import ImageLoadError, LoadedImage, load_image
+from stimuli.loading import load_image
 from stimuli.preload import ImagePreloader, resample_for_display
 
 
