@@ -1,4 +1,4 @@
-"""The simulated tracker: realistic synthetic gaze in real time, from :mod:`acquisition.gaze_model`.
+"""The simulated tracker: realistic synthetic gaze in real time, from :mod:`acquisition.simulation`.
 
 A named daemon thread wakes every few milliseconds (sleeping, never spinning), generates every
 sample whose time has come and emits them as one chunk through :meth:`Tracker._emit` (so the
@@ -6,7 +6,7 @@ software calibration and gap flagging of the base class apply). Sample ``k`` is 
 ``t_origin + k / rate`` with ``device_ts = round(k * 1e6 / rate)`` microseconds; its content
 depends only on the seed, the settings and the commands (targets, attention) given before it,
 never on thread timing (:attr:`SimulatedTracker.schedule` replays offline through
-:func:`~acquisition.gaze_model.simulate_recording`).
+:func:`~acquisition.simulation.simulate_recording`).
 
 Trouble for tests: :meth:`SimulatedTracker.disconnect` / :meth:`SimulatedTracker.reconnect`
 (events ``connection_lost`` / ``connection_restored``, no samples meanwhile, then a flagged gap
@@ -29,15 +29,15 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from acquisition.clock import ClockOffset, session_clock
-from acquisition.gaze_model import (
+from acquisition.geometry import ScreenGeometry
+from acquisition.ring_buffer import RingBuffer
+from acquisition.samples import SampleFlag
+from acquisition.simulation import (
     CalibrationError,
     GazeGenerator,
     GazeParams,
     GroundTruthEvent,
 )
-from acquisition.geometry import ScreenGeometry
-from acquisition.ring_buffer import RingBuffer
-from acquisition.samples import SampleFlag
 from acquisition.trackers.base import Availability, Tracker, TrackerError
 
 __all__ = ["SimulatedTracker"]
@@ -61,7 +61,7 @@ class SimulatedTracker(Tracker):
         ``dict(offset=(dx, dy) normalised, gain=(gx, gy), rotation_deg=r)`` applied to the
         measured gaze (not to the ground truth).
     noise_deg, blink_rate_hz, dropout_prob : float
-        Shortcuts for the same fields of :class:`~acquisition.gaze_model.GazeParams`.
+        Shortcuts for the same fields of :class:`~acquisition.simulation.GazeParams`.
     params : GazeParams, optional
         Every other setting; the shortcuts above override its fields.
     clock : callable

@@ -9,10 +9,10 @@ import time
 import numpy as np
 import pytest
 
-from acquisition.gaze_model import CalibrationError, GazeParams, simulate_recording
 from acquisition.geometry import ScreenGeometry, angular_distance_deg, norm_to_px
 from acquisition.ring_buffer import RingBuffer
 from acquisition.samples import SampleFlag
+from acquisition.simulation import CalibrationError, GazeParams, simulate_recording
 from acquisition.trackers import TrackerError, create_tracker, tracker_class
 from acquisition.trackers.simulated import SimulatedTracker
 

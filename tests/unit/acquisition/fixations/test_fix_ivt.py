@@ -16,7 +16,7 @@ from acquisition.fixations import (
     OnlineIDTDetector,
     detect_fixations,
 )
-from acquisition.gaze_model import simulate_recording
+from acquisition.simulation import simulate_recording
 
 DATA = Path(__file__).resolve().parents[4] / ".." / "shared" / "testdata" / "eyemovements"
 

@@ -1,4 +1,4 @@
-"""Per-sample random streams of the synthetic gaze generator (:mod:`acquisition.gaze_model`).
+"""Per-sample random streams of the synthetic gaze generator (:mod:`acquisition.simulation`).
 
 Each stream is a function of the seed and the sample index (or time) only, never of how the
 samples are chunked: measurement noise comes in fixed blocks of :data:`NOISE_BLOCK` samples
@@ -14,7 +14,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from acquisition._gaze_types import GazeParams
+from acquisition.simulation.types import GazeParams
 
 __all__ = [
     "NOISE_BLOCK",

@@ -1,4 +1,4 @@
-"""Value types and pure helpers of the gaze model (re-exported by :mod:`acquisition.gaze_model`)."""
+"""Value types and pure helpers of the gaze model (re-exported by :mod:`acquisition.simulation`)."""
 
 from __future__ import annotations
 

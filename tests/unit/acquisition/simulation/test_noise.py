@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from acquisition._gaze_streams import NOISE_BLOCK, NOISE_COLS, Dropouts, NoiseBlocks, ar1
-from acquisition._gaze_types import GazeParams
+from acquisition.simulation.noise import NOISE_BLOCK, NOISE_COLS, Dropouts, NoiseBlocks, ar1
+from acquisition.simulation.types import GazeParams
 
 CHUNKINGS = [
     [10_000],

@@ -49,43 +49,20 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from acquisition._gaze_streams import STREAM_CONST, STREAM_EVENTS, Dropouts, NoiseBlocks, ar1
-from acquisition._gaze_types import (
+from acquisition.geometry import ScreenGeometry, angular_distance_deg, deg_to_px_offset, px_to_deg
+from acquisition.samples import SampleFlag, empty_samples
+from acquisition.simulation.noise import STREAM_CONST, STREAM_EVENTS, Dropouts, NoiseBlocks, ar1
+from acquisition.simulation.types import (
     _FIX_SCALE,
-    KIND_BLINK,
-    KIND_CODES,
-    KIND_FIXATION,
-    KIND_NONE,
-    KIND_SACCADE,
     Attention,
-    CalibrationError,
     GazeParams,
     GroundTruthEvent,
     _fixed_sum,
     _Seg,
-    label_samples,
     main_sequence_duration_s,
-    min_jerk_position,
 )
-from acquisition.geometry import ScreenGeometry, angular_distance_deg, deg_to_px_offset, px_to_deg
-from acquisition.samples import SampleFlag, empty_samples
 
-__all__ = [
-    "KIND_BLINK",
-    "KIND_CODES",
-    "KIND_FIXATION",
-    "KIND_NONE",
-    "KIND_SACCADE",
-    "Attention",
-    "CalibrationError",
-    "GazeGenerator",
-    "GazeParams",
-    "GroundTruthEvent",
-    "label_samples",
-    "main_sequence_duration_s",
-    "min_jerk_position",
-    "simulate_recording",
-]
+__all__ = ["GazeGenerator", "simulate_recording"]
 
 
 # ---------------------------------------------------------------------------- generator

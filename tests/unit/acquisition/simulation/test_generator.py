@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from acquisition.gaze_model import (
+from acquisition.geometry import ScreenGeometry, angular_distance_deg, norm_to_px
+from acquisition.samples import SAMPLE_DTYPE, SampleFlag
+from acquisition.simulation import (
     KIND_BLINK,
     KIND_FIXATION,
     KIND_SACCADE,
@@ -23,8 +25,6 @@ from acquisition.gaze_model import (
     min_jerk_position,
     simulate_recording,
 )
-from acquisition.geometry import ScreenGeometry, angular_distance_deg, norm_to_px
-from acquisition.samples import SAMPLE_DTYPE, SampleFlag
 
 SCREEN = ScreenGeometry()
 #: A noiseless, driftless, single-eyed-looking viewer: measured gaze == true gaze (+ error).
