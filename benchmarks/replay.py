@@ -37,8 +37,8 @@ def build_session(cache: Path, minutes: float, rate: float, trial_s: float) -> P
     """The long session (reused when ``cache`` already holds one with these settings)."""
     from PIL import Image
 
-    from sessions.synthetic_session import write_synthetic_session
     from stimuli.phantoms import make_phantom
+    from tests.support.synthetic_session import write_synthetic_session
 
     tag = f"m{minutes:g}-r{rate:g}-t{trial_s:g}"
     root = cache / tag

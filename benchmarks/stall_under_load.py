@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.functional._sessions_helpers import (  # noqa: E402
+from tests.support.session_files import (  # noqa: E402
     run_command,
     write_small_protocol,
     write_small_stimuli,

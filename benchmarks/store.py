@@ -104,7 +104,7 @@ def bench_insert(rate: float, seconds: float = 20.0) -> list[dict[str, Any]]:
 
 def bench_long(minutes: float, rate: float) -> dict[str, Any]:
     from sessions.commands.check import check_session
-    from sessions.synthetic_session import write_synthetic_session
+    from tests.support.synthetic_session import write_synthetic_session
 
     trial_s = 28.0  # + 0.5 s fixation + 1.5 s response = 30 s per trial
     n_trials = max(1, round(minutes * 60 / 30.0))
@@ -142,7 +142,7 @@ def bench_long(minutes: float, rate: float) -> dict[str, Any]:
 
 
 def bench_kills(n: int, seed: int) -> list[dict[str, Any]]:
-    from sessions._record_child import kill_cycle
+    from tests.support.record_child import kill_cycle
 
     rng = random.Random(seed)
     out = []

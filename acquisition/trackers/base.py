@@ -116,7 +116,7 @@ class Tracker(abc.ABC):
         self.error: BaseException | None = None
         #: Session time of the last turn of the backend's own thread (None: it has none, e.g.
         #: a vendor callback). A session judges an outage only while this is fresh: a thread
-        #: that did not run (a busy CPU) has not lost its tracker (see sessions.pipeline).
+        #: that did not run (a busy CPU) has not lost its tracker (see sessions.run.pipeline).
         self.heartbeat: float | None = None
 
     # -------------------------------------------------------------- discovery

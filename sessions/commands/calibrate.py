@@ -142,7 +142,7 @@ def _geometry(args: argparse.Namespace, size: tuple[int, int]) -> Any:
 def run(args: argparse.Namespace) -> int:
     """Run the standalone calibration; see the module docstring for the exit status."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from sessions.commands.display import display_missing, no_display_message, virtual_display
+    from sessions.run.display import display_missing, no_display_message, virtual_display
 
     disp_handle = None
     if display_missing():

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from sessions.quality import (
+from sessions.metrics.quality import (
     QualityThresholds,
     device_drops_from_events,
     pauses_from_events,

@@ -11,8 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from sessions.commands.display import virtual_display
 from sessions.commands.run import add_lsl_scope
+from sessions.run.display import virtual_display
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from acquisition.geometry import ScreenGeometry
     from experiment_protocols.simulated_reader import SimulatedReader
     from sessions.commands.run import run_session
-    from sessions.preflight import PreflightError, preflight
+    from sessions.run.preflight import PreflightError, preflight
 
     out = Path(args.out)
     size = _SCREEN

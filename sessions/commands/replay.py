@@ -234,7 +234,7 @@ def run(args: argparse.Namespace) -> int:
     """Open the window, or export when asked to."""
     if args.export_png or args.export_video:
         return _export(args)
-    from sessions.commands.display import display_missing, no_display_message
+    from sessions.run.display import display_missing, no_display_message
 
     if display_missing():  # the window is for a person: refuse as run and calibrate do
         print(f"gazeread replay: {no_display_message('replay')}", file=sys.stderr)

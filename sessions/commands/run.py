@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     """Preflight, then the session; prints the session folder."""
     from acquisition.geometry import ScreenGeometry
     from acquisition.lsl_config import LslConfigError, configure_liblsl
-    from sessions.preflight import PreflightError, preflight
+    from sessions.run.preflight import PreflightError, preflight
 
     try:
         options = parse_options(args.tracker_option)
@@ -226,8 +226,9 @@ def run_session(
 ) -> int:
     """Build the runner from a preflight result and run it (shared with ``gazeread demo``)."""
     from experiment_protocols.simulated_reader import SimulatedReader
-    from sessions.runner import RunConfig, SessionRunner
-    from sessions.stop_signals import SessionInterrupted, StopSignals
+    from sessions.run.config import RunConfig
+    from sessions.run.runner import SessionRunner
+    from sessions.run.stop_signals import SessionInterrupted, StopSignals
     from sessions.store import StoreError
 
     if reader is None and args.auto_respond:

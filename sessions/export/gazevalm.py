@@ -37,7 +37,7 @@ from sessions.export.common import (
     iter_readings,
     load_session,
 )
-from sessions.maps import (
+from sessions.metrics.maps import (
     fixation_count_map,
     fixation_density_map,
     fixation_points_image,

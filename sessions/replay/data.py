@@ -412,11 +412,11 @@ def load_trial(
     left[~lv] = np.nan
     right[~rv] = np.nan
     if not (rate > 0):
-        from sessions.quality import estimate_rate
+        from sessions.metrics.quality import estimate_rate
 
         rate = estimate_rate(t)
 
-    fx_rows = [  # the one rule (sessions.fixation_trials): the trial's rows, as every export
+    fx_rows = [  # the one rule (sessions.run.fixation_trials): the trial's rows, as every export
         f for f in store.trial_fixations(trial_id, t0, t1) if f.get("eye", "average") == "average"
     ]
     fix = np.zeros(len(fx_rows), dtype=FIX_DTYPE)

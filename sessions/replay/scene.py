@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sessions.maps import fixation_density_map
+from sessions.metrics.maps import fixation_density_map
 from sessions.replay.data import TrialData
 from sessions.replay.timeline import format_time
 
@@ -208,7 +208,7 @@ def colourise(m: NDArray[np.float64], opacity: float = 0.65) -> NDArray[np.uint8
 class HeatmapCache:
     """Duration-weighted density of the fixations made so far, on a coarse image-px grid.
 
-    The density (:func:`sessions.maps.fixation_density_map`, not normalised) is additive, so the
+    The density (:func:`sessions.metrics.maps.fixation_density_map`, not normalised) is additive, so the
     sum over completed fixations is kept at checkpoints every ``step`` fixations and any time
     costs at most ``step`` fixations' worth of Gaussians plus the running one: scrubbing stays
     fast on long trials. The result is exactly the map of all fixations up to ``t`` (the running

@@ -6,9 +6,9 @@ opens the database.
 """
 
 from acquisition.samples import SAMPLE_COLUMNS, rows_to_samples
-from sessions.provenance import collect_provenance
 from sessions.store.errors import SessionExistsError, SessionLockedError, StoreError
 from sessions.store.lock import LOCK_NAME, LockHolder, SessionLock, lock_holder
+from sessions.store.provenance import collect_provenance
 from sessions.store.reader import SCHEMA_VERSION, SessionReader
 from sessions.store.recorded import (
     RecordedSessionSource,

@@ -375,7 +375,7 @@ class SessionReader:
         """A trial's fixations starting in ``[t0, t1)``, in time order.
 
         The rows with its id: the parts while its image was shown (the one rule,
-        :mod:`sessions.fixation_trials`). ``t0``/``t1`` pick one showing of a trial that was shown again after a resume.
+        :mod:`sessions.run.fixation_trials`). ``t0``/``t1`` pick one showing of a trial that was shown again after a resume.
         """
         return self._dicts(
             "SELECT * FROM fixations WHERE trial_id = ? AND t_start >= ? AND t_start < ? "

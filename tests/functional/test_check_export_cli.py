@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sessions.synthetic_session import write_synthetic_session
+from tests.support.synthetic_session import write_synthetic_session
 
 REQUIRED = {"trials_total", "trials_complete", "samples", "dropped_samples", "effective_rate_hz",
             "validity_percent", "responses"}  # fmt: skip

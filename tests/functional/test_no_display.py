@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sessions.synthetic_session import write_synthetic_session
+from tests.support.synthetic_session import write_synthetic_session
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sessions.cli import main
-from tests.functional._sessions_helpers import write_small_protocol, write_small_stimuli
+from tests.support.session_files import write_small_protocol, write_small_stimuli
 
 
 @pytest.fixture
@@ -152,7 +152,7 @@ def test_bad_tracker_input_is_refused_before_a_folder_exists(
         assert n in err, err
     assert not (tmp_path / "out" / "demo").exists()  # nothing was created
     # corrected, the same command then passes preflight (no session was left behind)
-    from sessions.preflight import preflight
+    from sessions.run.preflight import preflight
 
     pre = preflight(protocol="demo", manifest=args["--stimuli"], tracker="simulated",
                     participant="P01", session=1, out=tmp_path / "out", resume=False)  # fmt: skip

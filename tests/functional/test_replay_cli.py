@@ -10,12 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "sessions" / "replay"))
-from replay_testdata import colour_centroid, expected_view_point, make_session
-
 from sessions.replay.data import load_trial
 from sessions.replay.export import frame_times
 from sessions.store import SessionStore
+from tests.support.replay_sessions import colour_centroid, expected_view_point, make_session
 
 
 def _gazeread(*args: str) -> subprocess.CompletedProcess[str]:

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from acquisition.geometry import ScreenGeometry
-from sessions.pipeline import Pipeline
+from sessions.run.pipeline import Pipeline
 from sessions.store import SessionStore
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from acquisition.geometry import ScreenGeometry
-from sessions.pipeline import Pipeline
+from sessions.run.pipeline import Pipeline
 from sessions.store import SessionStore
-from tests.functional._sessions_helpers import write_small_protocol, write_small_stimuli
+from tests.support.session_files import write_small_protocol, write_small_stimuli
 
 GEOM = ScreenGeometry(1024, 640, 300.0, 188.0, 600.0)
 
@@ -99,8 +99,9 @@ def test_session_stops_cleanly_when_the_tracker_is_lost(tmp_path: Path) -> None:
     if not os.environ.get("DISPLAY"):
         pytest.skip("needs a display (pytest-xvfb provides one)")
     from experiment_protocols.simulated_reader import SimulatedReader
-    from sessions.preflight import preflight
-    from sessions.runner import RunConfig, SessionRunner
+    from sessions.run.config import RunConfig
+    from sessions.run.preflight import preflight
+    from sessions.run.runner import SessionRunner
 
     pre = preflight(
         protocol=str(write_small_protocol(tmp_path / "p")), manifest=write_small_stimuli(tmp_path / "st", 2),
@@ -146,8 +147,9 @@ def test_escape_then_end_and_save(tmp_path: Path) -> None:
         pytest.skip("needs a display (pytest-xvfb provides one)")
     from experiment_protocols.presenter_screen import InputEvent
     from experiment_protocols.simulated_reader import SimulatedReader
-    from sessions.preflight import preflight
-    from sessions.runner import RunConfig, SessionRunner
+    from sessions.run.config import RunConfig
+    from sessions.run.preflight import preflight
+    from sessions.run.runner import SessionRunner
 
     pre = preflight(
         protocol=str(write_small_protocol(tmp_path / "p")), manifest=write_small_stimuli(tmp_path / "st", 2),

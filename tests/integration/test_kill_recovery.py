@@ -1,6 +1,6 @@
 """Real recording processes killed with SIGKILL, and a recording that hits a file-size limit.
 
-The child (``python -m sessions._record_child``) records the simulated tracker at 1200 Hz
+The child (``python -m tests.support.record_child``) records the simulated tracker at 1200 Hz
 through the real Recorder and runs fake trials; it reports on a side file what it produced
 and which responses were committed. After each kill the store must open, miss at most 100 ms
 of samples, keep every committed response, and resume to completion.
@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from sessions._record_child import kill_cycle, read_side
 from sessions.commands.check import check_session
 from sessions.store import SessionStore, session_dir
+from tests.support import SUPPORT
+from tests.support.record_child import kill_cycle, read_side
 
 pytestmark = pytest.mark.skipif(
     sys.platform == "win32", reason="SIGKILL and RLIMIT_FSIZE are POSIX"
@@ -55,7 +56,7 @@ def test_file_size_limit_stops_recording_cleanly(tmp_path: Path) -> None:
     side = tmp_path / "side.txt"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     res = subprocess.run(
-        [sys.executable, "-m", "sessions._record_child", str(tmp_path), "--side", str(side),
+        [sys.executable, str(SUPPORT / "record_child.py"), str(tmp_path), "--side", str(side),
          "--trials", "40", "--trial-s", "0.1", "--fsize-limit-extra", "150000"],
         env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
@@ -74,7 +75,7 @@ def test_file_size_limit_stops_recording_cleanly(tmp_path: Path) -> None:
         assert st.query("PRAGMA integrity_check")[0][0] == "ok"
     # and the session can be continued once space is back
     res2 = subprocess.run(
-        [sys.executable, "-m", "sessions._record_child", str(tmp_path), "--side", str(side),
+        [sys.executable, str(SUPPORT / "record_child.py"), str(tmp_path), "--side", str(side),
          "--trials", "40", "--trial-s", "0.01", "--resume"],
         env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip

@@ -1,7 +1,7 @@
 """The vendors' LSL apps, as labs run them: found with no option, mapped right, or explained.
 
 The outlets run in another process, built from each app's published source
-(tests/integration/_vendor_outlets.py names the files).
+(tests/support/vendor_outlets.py names the files).
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ import pytest
 from acquisition.geometry import ScreenGeometry
 from acquisition.ring_buffer import RingBuffer
 from acquisition.trackers import TrackerError, create_tracker
-from sessions.pipeline import Pipeline
+from sessions.run.pipeline import Pipeline
 from sessions.store import SessionStore
+from tests.support import SUPPORT
 
 pytestmark = [pytest.mark.slow]
 
@@ -34,7 +35,7 @@ GEOM = ScreenGeometry(1024, 640, 300.0, 188.0, 600.0)
 def vendors() -> Iterator[str]:
     prefix = f"lay{uuid.uuid4().hex[:8]}"
     proc = subprocess.Popen(
-        [sys.executable, str(HERE / "_vendor_outlets.py"), prefix, "--seconds", "120"],
+        [sys.executable, str(SUPPORT / "vendor_outlets.py"), prefix, "--seconds", "120"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
@@ -128,7 +129,7 @@ def test_gazeread_run_records_app_tobiipro_and_refuses_a_head_mounted_stream(
 ) -> None:
     import os
 
-    from tests.functional._sessions_helpers import (
+    from tests.support.session_files import (
         run_command,
         write_small_protocol,
         write_small_stimuli,

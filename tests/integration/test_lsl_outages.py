@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from acquisition.geometry import ScreenGeometry
-from sessions.pipeline import Pipeline
+from sessions.run.pipeline import Pipeline
 from sessions.store import SessionStore
+from tests.support import SUPPORT
 
 pytestmark = [pytest.mark.slow]
 
@@ -28,7 +29,7 @@ GEOM = ScreenGeometry(1024, 640, 300.0, 188.0, 600.0)
 def _session(tmp_path: Path, outage: float, after: float) -> tuple[list[str], SessionStore, float]:
     sid = f"gazeread-outage-{uuid.uuid4().hex[:10]}"
     proc = subprocess.Popen(
-        [sys.executable, str(HERE / "_lsl_outage_outlet.py"), sid, "--before", "3",
+        [sys.executable, str(SUPPORT / "lsl_outage_outlet.py"), sid, "--before", "3",
          "--outage", str(outage), "--after", str(after)],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -83,7 +84,7 @@ def test_a_long_outage_stops_gazeread_run_and_resume_completes(tmp_path: Path) -
     import os
 
     from sessions.store import SessionReader
-    from tests.functional._sessions_helpers import (
+    from tests.support.session_files import (
         run_command,
         write_small_protocol,
         write_small_stimuli,
@@ -93,7 +94,7 @@ def test_a_long_outage_stops_gazeread_run_and_resume_completes(tmp_path: Path) -
         pytest.skip("needs a display (pytest-xvfb provides one)")
     sid = f"gazeread-outage-{uuid.uuid4().hex[:10]}"
     outlet = subprocess.Popen(
-        [sys.executable, str(HERE / "_lsl_outage_outlet.py"), sid, "--before", "10",
+        [sys.executable, str(SUPPORT / "lsl_outage_outlet.py"), sid, "--before", "10",
          "--outage", "5", "--after", "200"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip

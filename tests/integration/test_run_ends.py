@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from sessions.store import SessionReader, SessionStore
-from tests.functional._sessions_helpers import (
+from tests.support.session_files import (
     count_live,
     run_command,
     write_small_protocol,

@@ -8,12 +8,12 @@ import time
 import numpy as np
 import pylsl
 import pytest
-from lsl_testing import unique_id
 
 from acquisition.lsl_outlets import GAZE_CHANNELS, GazeOutlet, MarkerOutlet, gaze_rows_to_matrix
 from acquisition.ring_buffer import RingBuffer
 from acquisition.samples import empty_samples
 from acquisition.trackers.lsl_tracker import LslTracker, read_channel_metadata
+from tests.support.lsl_outlets import unique_id
 
 
 def inlet_for(source_id: str) -> pylsl.StreamInlet:

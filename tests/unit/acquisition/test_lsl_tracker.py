@@ -7,12 +7,18 @@ import time
 import numpy as np
 import pylsl
 import pytest
-from lsl_testing import XDF_CHANNELS, PacedPusher, make_outlet, sample_values, unique_id
 
 from acquisition.ring_buffer import RingBuffer
 from acquisition.samples import SampleFlag
 from acquisition.trackers import TrackerError, create_tracker, tracker_class
 from acquisition.trackers.lsl_tracker import LslTracker, map_channels
+from tests.support.lsl_outlets import (
+    XDF_CHANNELS,
+    PacedPusher,
+    make_outlet,
+    sample_values,
+    unique_id,
+)
 
 
 def chans(spec: list[tuple[str, str, str, str]]) -> list[dict[str, str]]:

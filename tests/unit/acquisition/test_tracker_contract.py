@@ -29,12 +29,12 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
-from lsl_testing import PacedPusher, make_outlet, unique_id
 
 from acquisition.clock import session_clock
 from acquisition.ring_buffer import RingBuffer
 from acquisition.samples import SAMPLE_DTYPE, SampleFlag
 from acquisition.trackers import Tracker, TrackerError, tracker_class
+from tests.support.lsl_outlets import PacedPusher, make_outlet, unique_id
 
 #: Backends the contract runs against; each needs a ``contract_<name>`` fixture.
 BACKENDS = ("simulated", "lsl", "tobii", "replay")
@@ -103,7 +103,7 @@ def contract_replay(
 ) -> Iterator[ContractBackend]:
     """A recorded session (4 samples dropped every 100) streamed live again at 250 Hz."""
     from sessions.store import recorded_session
-    from sessions.synthetic_session import write_synthetic_session
+    from tests.support.synthetic_session import write_synthetic_session
 
     folder = write_synthetic_session(
         tmp_path_factory.mktemp("replay"),

@@ -6,11 +6,11 @@ import math
 
 import numpy as np
 import pytest
-from calfakes import Rig
 
 from acquisition.geometry import ScreenGeometry
 from acquisition.samples import empty_samples
 from calibration.drift import DriftChecker, DriftSettings, drift_loop
+from tests.support.calibration_fakes import Rig
 
 G = ScreenGeometry(
     width_px=1000, height_px=1000, width_mm=1000.0, height_mm=1000.0, distance_mm=1000.0

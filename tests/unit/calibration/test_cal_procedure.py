@@ -9,13 +9,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from calfakes import Rig
 
 from acquisition.geometry import ScreenGeometry
 from calibration.headless import HeadlessDisplay
 from calibration.native import NATIVE_CALIBRATORS, NativeCalibrator
 from calibration.procedure import Action, CalibrationProcedure, CalibrationSettings
 from calibration.targets import TargetTiming
+from tests.support.calibration_fakes import Rig
 
 GEOM = ScreenGeometry()
 FAST = TargetTiming(move_s=0.1, settle_s=0.15, collect_s=0.3, sample_timeout_s=0.3)

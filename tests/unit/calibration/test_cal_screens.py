@@ -132,12 +132,11 @@ def test_calibration_in_a_window_with_screenshots(
 
 
 def test_failed_results_screen_and_keys(win: Any, geom: Any, tmp_path: Path) -> None:
-    from calfakes import Rig
-
     from calibration.headless import HeadlessDisplay
     from calibration.procedure import CalibrationProcedure, CalibrationSettings
     from calibration.targets import TargetTiming
     from calibration.validation_screen import ResultsScreen
+    from tests.support.calibration_fakes import Rig
 
     rig = Rig(error={"offset": (0.1, 0.06)}, noise=0.008, right_extra_offset=(0.0, 0.04))
     proc = CalibrationProcedure(
@@ -263,12 +262,11 @@ def test_operator_redoes_single_points_with_the_keyboard(win: Any, geom: Any, si
 
 
 def test_a_point_that_lost_half_its_gaze_fails_in_red(win: Any, geom: Any, tmp_path: Path) -> None:
-    from calfakes import Rig
-
     from calibration.headless import HeadlessDisplay
     from calibration.procedure import CalibrationProcedure, CalibrationSettings
     from calibration.targets import TargetTiming
     from calibration.validation_screen import ResultsScreen
+    from tests.support.calibration_fakes import Rig
 
     # accurate everywhere, but half the samples lost at the targets on the right third
     rig = Rig(noise=0.001, lose=lambda target: 0.5 if target[0] > 0.7 else 0.0)

@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-from calfakes import FakeClock, FakeTracker, apply_error
 
 from acquisition.ring_buffer import RingBuffer
 from acquisition.samples import SampleFlag, empty_samples
@@ -20,6 +19,7 @@ from calibration.software import (
     resolve_model,
 )
 from calibration.targets import calibration_points
+from tests.support.calibration_fakes import FakeClock, FakeTracker, apply_error
 
 
 def test_affine_recovers_an_affine_error_exactly() -> None:

@@ -129,7 +129,7 @@ def test_unknown_name_lists_builtins(tmp_path: Path) -> None:
 
 
 def test_demo_without_xvfb_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sessions.commands.display as display
+    import sessions.run.display as display
 
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
@@ -141,7 +141,7 @@ def test_demo_without_xvfb_says_what_to_install(monkeypatch: pytest.MonkeyPatch)
 
 def test_every_problem_of_a_protocol_is_reported_at_once() -> None:
     from experiment_protocols.loader import ProtocolErrors, parse_protocol
-    from tests.functional._sessions_helpers import SMALL_PROTOCOL
+    from tests.support.session_files import SMALL_PROTOCOL
 
     text = (
         SMALL_PROTOCOL.replace("iti_s = 0.1", "iti_s = -1").replace(

@@ -18,7 +18,7 @@ from sessions.commands.export import export_sessions
 from sessions.export.common import ExportWarning
 from sessions.export.reflacx import FIXATION_COLUMNS, GAZE_COLUMNS
 from sessions.store import SessionReader, SessionStore, StoreError
-from sessions.synthetic_session import write_synthetic_session
+from tests.support.synthetic_session import write_synthetic_session
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from acquisition.geometry import ScreenGeometry, px_per_degree
-from sessions.maps import fixation_count_map, fixation_density_map, map_to_uint8, sigma_image_px
+from sessions.metrics.maps import (
+    fixation_count_map,
+    fixation_density_map,
+    map_to_uint8,
+    sigma_image_px,
+)
 
 
 def test_count_map_counts_and_ignores_off_image() -> None:
@@ -57,7 +62,7 @@ def test_uint8_scaling() -> None:
 
 
 def test_fixation_points_image_is_visible() -> None:
-    from sessions.maps import fixation_points_image
+    from sessions.metrics.maps import fixation_points_image
 
     m = np.zeros((1000, 800), dtype=np.uint16)
     m[100, 200] = 1

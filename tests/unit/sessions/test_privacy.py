@@ -18,8 +18,8 @@ import pytest
 from acquisition.lsl_config import LslConfigError, configure_liblsl, liblsl_config_text
 from sessions.export.pseudonyms import default_key_path, load_key, pseudonym_map
 from sessions.store import SessionReader, SessionStore
-from sessions.synthetic_session import write_synthetic_session
 from stimuli.deidentification import identifying_attributes, identifying_attributes_of_file
+from tests.support.synthetic_session import write_synthetic_session
 
 ROOT = Path(__file__).resolve().parents[3]
 CXR = ROOT.parent / "shared" / "testdata" / "cxr"
@@ -146,8 +146,8 @@ def test_stimuli_check_reports_identifying_dicoms_all_at_once(tmp_path: Path) ->
 
 
 def test_preflight_refuses_identifying_dicoms_when_the_protocol_requires(tmp_path: Path) -> None:
-    from sessions.preflight import PreflightError, preflight
-    from tests.functional._sessions_helpers import SMALL_PROTOCOL
+    from sessions.run.preflight import PreflightError, preflight
+    from tests.support.session_files import SMALL_PROTOCOL
 
     dcm = _identifying_dicom(tmp_path / "a.dcm")
     man = _manifest(tmp_path, {"a": dcm})
@@ -202,7 +202,7 @@ def test_local_scope_configures_liblsl_for_this_computer(monkeypatch: pytest.Mon
 
 def test_protocol_privacy_section_is_checked(tmp_path: Path) -> None:
     from experiment_protocols.loader import ProtocolError, load_protocol
-    from tests.functional._sessions_helpers import SMALL_PROTOCOL
+    from tests.support.session_files import SMALL_PROTOCOL
 
     p = tmp_path / "p.toml"
     p.write_text(SMALL_PROTOCOL + '\n[privacy]\nlsl_scope = "local"\n', encoding="utf-8")

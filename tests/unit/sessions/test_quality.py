@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sessions.quality import (
+from sessions.metrics.quality import (
     QualityThresholds,
     device_drops_from_events,
     estimate_rate,

@@ -17,8 +17,8 @@ from acquisition.clock import ClockOffset
 from acquisition.fixations import FixationEvent
 from acquisition.ring_buffer import RingBuffer
 from acquisition.samples import empty_samples
-from sessions.fixation_trials import fixation_to_row
-from sessions.recorder import Recorder
+from sessions.run.fixation_trials import fixation_to_row
+from sessions.run.recorder import Recorder
 from sessions.store import SessionStore, StoreError
 from stimuli.layout import ImageLayout
 
@@ -232,7 +232,7 @@ def test_fixations_are_cut_at_image_onset_and_offset(store: SessionStore) -> Non
 
 
 def test_cut_at_windows_pieces() -> None:
-    from sessions.fixation_trials import cut_at_windows
+    from sessions.run.fixation_trials import cut_at_windows
 
     w = [(10.0, 20.0, 1, "L1"), (30.0, math.inf, 2, "L2")]
     assert cut_at_windows(12.0, 13.0, w) == [(12.0, 13.0, 1, "L1")]

@@ -22,7 +22,7 @@ from sessions.store import (
     recorded_session,
     with_recorded_session,
 )
-from sessions.synthetic_session import write_synthetic_session
+from tests.support.synthetic_session import write_synthetic_session
 
 
 @pytest.fixture(scope="module")

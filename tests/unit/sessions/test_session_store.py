@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from acquisition.samples import SAMPLE_COLUMNS, SAMPLE_DTYPE, empty_samples
-from sessions.provenance import collect_provenance
 from sessions.store import (
     SessionExistsError,
     SessionStore,
@@ -20,7 +19,8 @@ from sessions.store import (
     samples_to_rows,
     session_dir,
 )
-from sessions.synthetic_session import write_synthetic_session
+from sessions.store.provenance import collect_provenance
+from tests.support.synthetic_session import write_synthetic_session
 
 
 def _samples(n: int, t0: float = 0.0) -> np.ndarray:

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from acquisition.samples import empty_samples
-from sessions.stop_signals import SessionInterrupted, StopSignals
+from sessions.run.stop_signals import SessionInterrupted, StopSignals
 from sessions.store import (
     LOCK_NAME,
     SessionExistsError,
@@ -28,7 +28,7 @@ from sessions.store import (
     lock_holder,
     session_dir,
 )
-from sessions.synthetic_session import write_synthetic_session
+from tests.support.synthetic_session import write_synthetic_session
 
 
 def _samples(n: int, t0: float) -> np.ndarray:
@@ -214,7 +214,7 @@ def test_a_full_disk_still_gets_its_recording_error(tmp_path: Path) -> None:
         pytest.skip(f"cannot mount a tmpfs here: {res.stderr.strip()}")
     try:
         from acquisition.ring_buffer import RingBuffer
-        from sessions.recorder import Recorder
+        from sessions.run.recorder import Recorder
 
         st = SessionStore.create(mnt, "study", "full", 1)
         assert (st.folder / "session.reserve").stat().st_size > 0

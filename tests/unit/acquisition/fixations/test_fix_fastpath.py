@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from fixation_synth import SCREEN, as_tuples, feed_in_chunks
 
 from acquisition.fixations import OnlineFixationDetector
 from acquisition.fixations._history import ColumnHistory, History
+from tests.support.fixation_tracks import SCREEN, as_tuples, feed_in_chunks
 
 
 def test_column_history_matches_row_history():

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fixation_synth import SCREEN, as_tuples, feed_in_chunks, to_samples, track
 
 from acquisition.fixations import (
     IVTParams,
@@ -17,6 +16,7 @@ from acquisition.fixations import (
     detect_fixations,
 )
 from acquisition.simulation import simulate_recording
+from tests.support.fixation_tracks import SCREEN, as_tuples, feed_in_chunks, to_samples, track
 
 DATA = Path(__file__).resolve().parents[4] / ".." / "shared" / "testdata" / "eyemovements"
 

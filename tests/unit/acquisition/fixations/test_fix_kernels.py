@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fixation_synth import SCREEN, as_tuples, feed_in_chunks
 
 from acquisition.fixations import OnlineFixationDetector
 from acquisition.fixations import _kernels as k
 from acquisition.fixations._signal import ray_angle_deg, ray_velocity, screen_vector, unit_rays
+from tests.support.fixation_tracks import SCREEN, as_tuples, feed_in_chunks
 
 
 def _gaze(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

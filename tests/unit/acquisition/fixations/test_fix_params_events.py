@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from fixation_synth import SCREEN, to_samples, track
 
 from acquisition.fixations import (
     IDTParams,
@@ -11,6 +10,7 @@ from acquisition.fixations import (
     OnlineIDTDetector,
     detect_fixations,
 )
+from tests.support.fixation_tracks import SCREEN, to_samples, track
 
 
 @pytest.mark.parametrize(
@@ -42,7 +42,7 @@ def test_params_round_trip_and_unknown_keys():
 
 
 def test_rows_go_into_a_real_session_store(tmp_path):
-    from sessions.fixation_trials import fixation_to_row
+    from sessions.run.fixation_trials import fixation_to_row
     from sessions.store import SessionStore
 
     t, x, y, _ = track([("fix", 0.3, 0, 0), ("sac", 0.03, 5, 0), ("fix", 0.3, 5, 0)])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fixation_synth import SCREEN
 
 from acquisition.fixations._signal import (
     average_eyes_px,
@@ -14,6 +13,7 @@ from acquisition.fixations._signal import (
     unit_rays,
 )
 from acquisition.geometry import angular_distance_deg, deg_to_px_offset
+from tests.support.fixation_tracks import SCREEN
 
 
 def test_short_gap_is_filled_linearly_and_known_when_data_resume():

@@ -8,7 +8,6 @@ import uuid
 
 import numpy as np
 import pytest
-from fixation_synth import SCREEN, as_tuples, to_samples, track
 
 from acquisition.fixations import (
     FIXATION_CHANNELS,
@@ -20,6 +19,7 @@ from acquisition.fixations import (
     event_from_sample,
 )
 from acquisition.ring_buffer import RingBuffer
+from tests.support.fixation_tracks import SCREEN, as_tuples, to_samples, track
 
 SEGS = [
     ("fix", 0.25, 0, 0),

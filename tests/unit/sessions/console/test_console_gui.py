@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 import uuid
@@ -13,8 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "replay"))
-from replay_testdata import colour_centroid, write_image
+from tests.support.replay_sessions import colour_centroid, write_image
 
 pytestmark = pytest.mark.gui
 

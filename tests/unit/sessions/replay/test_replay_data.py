@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from replay_testdata import IMAGE_SIZE, RATE_HZ, make_session
 
 from sessions.replay.data import (
     dropped_spans,
@@ -17,6 +16,7 @@ from sessions.replay.data import (
     trial_summaries,
 )
 from sessions.store import SessionStore, trial_window
+from tests.support.replay_sessions import IMAGE_SIZE, RATE_HZ, make_session
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,15 @@ from typing import Any
 
 import numpy as np
 import pytest
-from replay_testdata import RATE_HZ, colour_centroid, expected_view_point, make_session
 
 from sessions.replay.data import TrialData, load_trial
 from sessions.store import SessionStore
+from tests.support.replay_sessions import (
+    RATE_HZ,
+    colour_centroid,
+    expected_view_point,
+    make_session,
+)
 
 pytestmark = pytest.mark.gui
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from replay_testdata import expected_view_point, make_session
 
 from sessions.replay.data import TrialData, load_trial
 from sessions.replay.scene import HeatmapCache, ReplayOptions, ViewTransform, build_scene, colourise
 from sessions.store import SessionStore
+from tests.support.replay_sessions import expected_view_point, make_session
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +114,7 @@ def test_colourise_is_clear_where_there_is_nothing() -> None:
 
 
 def test_incremental_heatmap_equals_the_direct_density_map(data: TrialData) -> None:
-    from sessions.maps import fixation_density_map
+    from sessions.metrics.maps import fixation_density_map
 
     cache = HeatmapCache(max_side=64, step=2)
     opts = ReplayOptions(show_heatmap=True)

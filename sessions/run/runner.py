@@ -25,19 +25,13 @@ from experiment_protocols.loader import parse_protocol
 from experiment_protocols.model import Condition
 from experiment_protocols.schedule import PlannedTrial, Schedule, build_schedule
 from experiment_protocols.state_machine import SessionStateMachine, State, Step
-from sessions._run_types import (
-    RunConfig,
-    RunResult,
-    SessionAbort,
-    create_store,
-    planned_from_store,
-    store_trials,
-)
-from sessions.stop_signals import SessionInterrupted
+from sessions.run.config import RunConfig, RunResult, SessionAbort
+from sessions.run.stop_signals import SessionInterrupted
+from sessions.run.store_setup import create_store, planned_from_store, store_trials
 from sessions.store import SessionStore, StoreError
 from stimuli.layout import ImageLayout, fit_image
 
-__all__ = ["RunConfig", "RunResult", "SessionAbort", "SessionRunner", "planned_from_store"]
+__all__ = ["SessionRunner"]
 
 
 class SessionRunner:
@@ -420,7 +414,7 @@ class SessionRunner:
     def run(self) -> RunResult:
         """Run the session to its end; never leaves the window or threads behind."""
         from experiment_protocols.presenter_screen import Presenter
-        from sessions.pipeline import Pipeline
+        from sessions.run.pipeline import Pipeline
 
         cfg = self.cfg
         store, trials, done = self._open_store()

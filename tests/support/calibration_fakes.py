@@ -1,7 +1,6 @@
 """A deterministic fake tracker on a fake clock, for the calibration tests (no threads).
 
-Imported by the tests as ``calfakes`` (this folder is on ``sys.path`` under pytest's default
-import mode); a unique name, so it cannot clash with another folder's helpers.
+Imported by the tests as ``tests.support.calibration_fakes``.
 """
 
 from __future__ import annotations

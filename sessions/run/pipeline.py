@@ -23,7 +23,7 @@ from acquisition.fixations import FixationOutlet, FixationWorker, OnlineFixation
 from acquisition.geometry import ScreenGeometry
 from acquisition.ring_buffer import RingBuffer
 from acquisition.trackers import Tracker, TrackerEvent, create_tracker
-from sessions.recorder import Recorder
+from sessions.run.recorder import Recorder
 from sessions.store import SessionStore, with_recorded_session
 
 __all__ = ["OUTAGE_GRACE_S", "RECONNECT_S", "STARVED_S", "Pipeline"]

@@ -119,7 +119,7 @@ def write_synthetic_session(
         session,
         tracker_json={"backend": "simulated", "model": "synthetic", "rate_hz": rate_hz},
         screen_json=screen.to_dict(),
-        provenance_json={"generator": "sessions.synthetic_session", "seed": seed},
+        provenance_json={"generator": "tests.support.synthetic_session", "seed": seed},
         protocol_name="synthetic.toml",
         seed=seed,
     )

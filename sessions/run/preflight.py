@@ -70,7 +70,7 @@ def _writable(folder: Path) -> str | None:
 
 
 def _display_problem() -> str | None:
-    from sessions.commands.display import display_missing, no_display_message
+    from sessions.run.display import display_missing, no_display_message
 
     return no_display_message("run") if display_missing() else None
 

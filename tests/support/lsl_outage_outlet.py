@@ -1,6 +1,6 @@
 """An LSL gaze outlet that goes away for a while, as a tracker's app does when its cable slips.
 
-    python tests/integration/_lsl_outage_outlet.py SOURCE_ID --before 3 --outage 1.0 --after 4
+    python tests/support/lsl_outage_outlet.py SOURCE_ID --before 3 --outage 1.0 --after 4
 
 Publishes 6 channels with XDF gaze meta-data at 250 Hz (as lsl_testing.make_outlet), stops
 (the outlet is destroyed) for ``--outage`` seconds, then publishes again with the same

@@ -1,6 +1,6 @@
 """LSL gaze outlets built the way the vendors' LSL apps build theirs (for the layout tests).
 
-    python tests/integration/_vendor_outlets.py PREFIX [--seconds 30]
+    python tests/support/vendor_outlets.py PREFIX [--seconds 30]
 
 Publishes, until killed, one outlet per layout, each with the name, type, channel format,
 source_id pattern, ``desc`` and channel meta-data of the app's published source:

@@ -28,7 +28,7 @@ import numpy as np
 
 from acquisition.affinity import acquisition_thread
 from acquisition.ring_buffer import Reader
-from sessions.fixation_trials import TrialWindow, cut_at_windows, fixation_to_row
+from sessions.run.fixation_trials import TrialWindow, cut_at_windows, fixation_to_row
 from sessions.store import SessionStore, StoreError
 
 __all__ = ["Recorder", "RecorderStats"]
@@ -146,7 +146,7 @@ class Recorder:
 
         Call it with the image onset flip time when the image appears and with
         ``(None, None, t_offset)`` when it goes: a fixation is cut at these times and each part
-        goes to the trial in force (:mod:`sessions.fixation_trials`). Without ``t_from`` the
+        goes to the trial in force (:mod:`sessions.run.fixation_trials`). Without ``t_from`` the
         switch applies from the newest recorded sample.
         """
         if t_from is None:
@@ -331,7 +331,7 @@ class Recorder:
     def _fixation_rows(self, ev: Any) -> list[dict[str, Any]]:
         """The store rows of one finished fixation, cut at image onsets and offsets.
 
-        The one rule (:mod:`sessions.fixation_trials`): the part while an image was shown is
+        The one rule (:mod:`sessions.run.fixation_trials`): the part while an image was shown is
         that trial's, with image coordinates; the rest belongs to no trial.
         """
         if isinstance(ev, dict):

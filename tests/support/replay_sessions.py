@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sessions.synthetic_session import write_synthetic_session
+from tests.support.synthetic_session import write_synthetic_session
 
 #: Rate and image size of the test sessions (small, so tests stay fast).
 RATE_HZ = 600.0

@@ -1,4 +1,4 @@
-"""A recording process for the kill/recovery tests and benchmark (``python -m sessions._record_child``).
+"""A recording process for the kill/recovery tests and benchmark (``python tests/support/record_child.py``).
 
 It records the simulated tracker (1200 Hz by default) through the real :class:`Recorder` into a
 real store and runs fake trials (show, wait, respond). It reports on a side file, flushed as it
@@ -30,14 +30,14 @@ from typing import TextIO
 import numpy as np
 
 from acquisition.ring_buffer import RingBuffer
-from sessions.recorder import Recorder
+from sessions.run.recorder import Recorder
 from sessions.store import SessionReader, SessionStore, StoreError, session_dir
 
 __all__ = ["KillResult", "kill_cycle", "main", "read_side"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m sessions._record_child")
+    p = argparse.ArgumentParser(prog="python tests/support/record_child.py")
     p.add_argument("root", type=Path)
     p.add_argument("--study", default="kill")
     p.add_argument("--participant", default="01")
@@ -224,7 +224,7 @@ def read_side(path: Path) -> tuple[float | None, list[int], list[str]]:
 
 
 def _child(args: list[str]) -> list[str]:
-    return [sys.executable, "-m", "sessions._record_child", *args]
+    return [sys.executable, str(Path(__file__).resolve()), *args]
 
 
 def kill_cycle(
@@ -247,7 +247,7 @@ def kill_cycle(
     side = root / f"side-{session}.txt"
     common = [str(root), "--session", str(session), "--trials", str(trials),
               "--trial-s", str(trial_s), "--rate", str(rate)]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     proc = subprocess.Popen(_child([*common, "--side", str(side)]), env=env, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + timeout_s
