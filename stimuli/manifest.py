@@ -256,208 +256,287 @@ def check_manifest(
     ManifestCheck
         ``entries`` holds the rows that had no problem of their own.
     """
-    mpath = Path(path).expanduser().absolute()
-    name = str(mpath)
-    problems: list[ManifestProblem] = []
-    warns: list[ManifestProblem] = []
+    return _ManifestChecker(
+        Path(path).expanduser().absolute(), check_images, require_deidentified
+    ).run()
 
-    def problem(line: int | None, column: str | None, message: str) -> None:
-        problems.append(ManifestProblem(name, line, column, message))
 
-    empty = ManifestCheck(mpath, [], problems, warns, [], "")
-    identifying: dict[str, list[str]] = {}
-    if not mpath.is_file():
-        problem(None, None, "manifest file not found" if not mpath.exists() else "is not a file")
-        return empty
-    try:
-        raw = mpath.read_bytes()
-        text = raw.decode("utf-8-sig")
-    except OSError as exc:
-        problem(None, None, f"cannot be read ({exc.strerror or exc})")
-        return empty
-    except UnicodeDecodeError as exc:
-        problem(None, None, f"is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV")
-        return empty
-    digest = hashlib.sha256(raw).hexdigest()
-    delimiter = "\t" if mpath.suffix.lower() == ".tsv" else ","
-    reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter)
-    header: list[str] | None = None
-    header_line = 0
-    for row in reader:
-        if row and any(c.strip() for c in row) and not row[0].lstrip().startswith("#"):
-            header = [c.strip().lower() for c in row]
-            header_line = reader.line_num
-            break
-    if header is None:
-        problem(None, None, "is empty: it needs a header row with " + ", ".join(REQUIRED_COLUMNS))
-        return dataclasses.replace(empty, sha256=digest)
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        problem(
-            header_line,
-            None,
-            f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} (header is {', '.join(header)}; "
-            f"required: {', '.join(REQUIRED_COLUMNS)})",
-        )
-    dup_cols = sorted(c for c, n in Counter(header).items() if n > 1 and c)
-    if dup_cols:
-        problem(
-            header_line,
-            None,
-            f"column{'s' if len(dup_cols) > 1 else ''} {', '.join(dup_cols)} appear more than once",
-        )
-    col = {c: header.index(c) for c in header if c}
-    has_window_cols = [c for c in OPTIONAL_COLUMNS if c in col]
-    if len(has_window_cols) == 1:
-        other = next(c for c in OPTIONAL_COLUMNS if c not in col)
-        problem(
-            header_line,
-            None,
-            f"has {has_window_cols[0]} but no {other}: give both window columns or neither",
-        )
+_Row = list[str]
 
-    entries: list[StimulusEntry] = []
-    images: list[ImageSummary] = []
-    seen_ids: dict[str, int] = {}
-    seen_paths: dict[Path, str] = {}
-    seen_hashes: dict[str, str] = {}
-    for row in reader:
+
+class _ManifestChecker:
+    """The checks of :func:`check_manifest`, one method each; problems are collected, never raised."""
+
+    def __init__(self, mpath: Path, check_images: bool, require_deidentified: bool) -> None:
+        self.mpath = mpath
+        self.name = str(mpath)
+        self.check_images = check_images
+        self.require_deidentified = require_deidentified
+        self.problems: list[ManifestProblem] = []
+        self.warns: list[ManifestProblem] = []
+        self.entries: list[StimulusEntry] = []
+        self.images: list[ImageSummary] = []
+        self.identifying: dict[str, list[str]] = {}
+        self.col: dict[str, int] = {}
+        self.window_cols: list[str] = []
+        self.seen_ids: dict[str, int] = {}
+        self.seen_paths: dict[Path, str] = {}
+        self.seen_hashes: dict[str, str] = {}
+        self.digest = ""
+
+    def problem(self, line: int | None, column: str | None, message: str) -> None:
+        self.problems.append(ManifestProblem(self.name, line, column, message))
+
+    def warn(self, line: int | None, column: str | None, message: str) -> None:
+        self.warns.append(ManifestProblem(self.name, line, column, message))
+
+    def result(self) -> ManifestCheck:
+        return ManifestCheck(
+            self.mpath, self.entries, self.problems, self.warns, self.images, self.digest,
+            self.identifying,
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------ the file and header
+    def run(self) -> ManifestCheck:
+        text = self._read()
+        if text is None:
+            return self.result()
+        reader = csv.reader(
+            text.splitlines(keepends=True),
+            delimiter="\t" if self.mpath.suffix.lower() == ".tsv" else ",",
+        )
+        header = self._header(reader)
+        if header is None:
+            return self.result()
+        for row in reader:
+            if _is_content(row):
+                self._row(row, reader.line_num, len(header))
+        if not self.seen_ids and not self.problems:
+            self.problem(None, None, "lists no images")
+        return self.result()
+
+    def _read(self) -> str | None:
+        if not self.mpath.is_file():
+            self.problem(
+                None,
+                None,
+                "manifest file not found" if not self.mpath.exists() else "is not a file",
+            )
+            return None
+        try:
+            raw = self.mpath.read_bytes()
+            text = raw.decode("utf-8-sig")
+        except OSError as exc:
+            self.problem(None, None, f"cannot be read ({exc.strerror or exc})")
+            return None
+        except UnicodeDecodeError as exc:
+            self.problem(None, None, f"is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV")
+            return None
+        self.digest = hashlib.sha256(raw).hexdigest()
+        return text
+
+    def _header(self, reader: Any) -> list[str] | None:
+        header = next(
+            ([c.strip().lower() for c in row] for row in reader if _is_content(row)), None
+        )
+        if header is None:
+            self.problem(
+                None, None, "is empty: it needs a header row with " + ", ".join(REQUIRED_COLUMNS)
+            )
+            return None
         line = reader.line_num
-        if not row or not any(c.strip() for c in row) or row[0].lstrip().startswith("#"):
-            continue
-        n_before = len(problems)
-        if len(row) > len(header):
-            problem(
+        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        if missing:
+            self.problem(
                 line,
                 None,
-                f"has {len(row)} fields but the header has {len(header)} (an unquoted comma?)",
+                f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} (header is {', '.join(header)}; "
+                f"required: {', '.join(REQUIRED_COLUMNS)})",
             )
-
-        def get(c: str, row: list[str] = row) -> str:
-            i = col.get(c)
-            return row[i].strip() if i is not None and i < len(row) else ""
-
-        image_id = get("image_id")
-        if "image_id" in col:
-            if not image_id:
-                problem(line, "image_id", "is empty: every image needs a unique id")
-            elif image_id in seen_ids:
-                problem(
-                    line,
-                    "image_id",
-                    f"{image_id!r} is already used on line {seen_ids[image_id]}; ids must be unique",
-                )
-            else:
-                seen_ids[image_id] = line
-        auth = get("authenticity").lower()
-        if "authenticity" in col and auth not in AUTHENTICITY_VALUES:
-            problem(
+        dup_cols = sorted(c for c, n in Counter(header).items() if n > 1 and c)
+        if dup_cols:
+            self.problem(
                 line,
-                "authenticity",
-                f"{get('authenticity')!r} is not one of: {', '.join(AUTHENTICITY_VALUES)}",
+                None,
+                f"column{'s' if len(dup_cols) > 1 else ''} {', '.join(dup_cols)} appear more than once",
             )
-        generator = get("generator")
-        if auth == "synthetic" and "generator" in col and not generator:
-            problem(
+        self.col = {c: header.index(c) for c in header if c}
+        self.window_cols = [c for c in OPTIONAL_COLUMNS if c in self.col]
+        if len(self.window_cols) == 1:
+            other = next(c for c in OPTIONAL_COLUMNS if c not in self.col)
+            self.problem(
+                line,
+                None,
+                f"has {self.window_cols[0]} but no {other}: give both window columns or neither",
+            )
+        return header
+
+    # ------------------------------------------------------------------ one row
+    def _get(self, row: _Row, c: str) -> str:
+        i = self.col.get(c)
+        return row[i].strip() if i is not None and i < len(row) else ""
+
+    def _row(self, row: _Row, line: int, n_header: int) -> None:
+        n_before = len(self.problems)
+        if len(row) > n_header:
+            self.problem(
+                line,
+                None,
+                f"has {len(row)} fields but the header has {n_header} (an unquoted comma?)",
+            )
+        image_id = self._image_id(row, line)
+        auth = self._authenticity(row, line)
+        generator = self._get(row, "generator")
+        if auth == "synthetic" and "generator" in self.col and not generator:
+            self.problem(
                 line,
                 "generator",
                 "is empty for a synthetic image: name the model that made it (e.g. 'RoentGen v1')",
             )
-        findings = tuple(f.strip() for f in get("findings").split(";") if f.strip())
-        window = [_number(get(c)) for c in OPTIONAL_COLUMNS]
+        findings = tuple(f.strip() for f in self._get(row, "findings").split(";") if f.strip())
+        wc, ww = self._window(row, line)
+        img_path = self._path(row, line)
+        if img_path is not None and self.check_images and (ww is None or ww >= 1):
+            window = (wc, ww) if wc is not None and ww is not None else None
+            self._image(img_path, window, image_id, self._get(row, "path"), line)
+        if img_path is not None:
+            self.seen_paths.setdefault(img_path, image_id)
+        if len(self.problems) == n_before and img_path is not None:
+            extra = {
+                c: self._get(row, c)
+                for c in self.col
+                if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+            }
+            self.entries.append(
+                StimulusEntry(image_id, img_path, auth, generator, findings, wc, ww, line, extra)
+            )
+
+    def _image_id(self, row: _Row, line: int) -> str:
+        image_id = self._get(row, "image_id")
+        if "image_id" not in self.col:
+            return image_id
+        if not image_id:
+            self.problem(line, "image_id", "is empty: every image needs a unique id")
+        elif image_id in self.seen_ids:
+            self.problem(
+                line,
+                "image_id",
+                f"{image_id!r} is already used on line {self.seen_ids[image_id]}; ids must be unique",
+            )
+        else:
+            self.seen_ids[image_id] = line
+        return image_id
+
+    def _authenticity(self, row: _Row, line: int) -> str:
+        auth = self._get(row, "authenticity").lower()
+        if "authenticity" in self.col and auth not in AUTHENTICITY_VALUES:
+            self.problem(
+                line,
+                "authenticity",
+                f"{self._get(row, 'authenticity')!r} is not one of: {', '.join(AUTHENTICITY_VALUES)}",
+            )
+        return auth
+
+    def _window(self, row: _Row, line: int) -> tuple[float | None, float | None]:
+        window = [_number(self._get(row, c)) for c in OPTIONAL_COLUMNS]
         for c, (value, text) in zip(OPTIONAL_COLUMNS, window, strict=True):
             if text and value is None:
-                problem(line, c, f"{text!r} is not a number")
+                self.problem(line, c, f"{text!r} is not a number")
         wc, ww = window[0][0], window[1][0]
-        if len(has_window_cols) == 2 and bool(window[0][1]) != bool(window[1][1]):
-            problem(
+        if len(self.window_cols) == 2 and bool(window[0][1]) != bool(window[1][1]):
+            self.problem(
                 line,
                 "window_width" if ww is None else "window_center",
                 "give both window_center and window_width, or neither",
             )
             wc = ww = None
         if ww is not None and ww < 1:
-            problem(line, "window_width", f"{ww!r} must be >= 1")
-        rel = get("path")
-        img_path: Path | None = None
-        if "path" in col:
-            if not rel:
-                problem(
-                    line, "path", "is empty: give the image file, relative to the manifest's folder"
-                )
-            else:
-                p = Path(rel).expanduser()
-                img_path = (p if p.is_absolute() else mpath.parent / p).resolve()
-                if not img_path.exists() and "\\" in rel:  # a manifest written on Windows
-                    alt = Path(rel.replace("\\", "/")).expanduser()
-                    alt_path = (alt if alt.is_absolute() else mpath.parent / alt).resolve()
-                    img_path = alt_path if alt_path.exists() else img_path
-                if not img_path.exists():
-                    problem(line, "path", f"file not found: {rel} (looked for {img_path})")
-                    img_path = None
-                elif not img_path.is_file():
-                    problem(line, "path", f"{rel} is not a file")
-                    img_path = None
-                elif img_path in seen_paths:
-                    warns.append(
-                        ManifestProblem(
-                            name, line, "path", f"{rel} is also image {seen_paths[img_path]!r}"
-                        )
-                    )
-        if img_path is not None and check_images and (ww is None or ww >= 1):
-            try:
-                img = load_image(
-                    img_path, (wc, ww) if wc is not None and ww is not None else None, warn=False
-                )
-            except ImageLoadError as exc:
-                problem(
-                    line,
-                    "path",
-                    f"unreadable image: {exc.reason}" + (f" ({exc.fix})" if exc.fix else ""),
-                )
-            else:
-                for note in img.notes:
-                    warns.append(ManifestProblem(name, line, "path", note))
-                if img.sha256 in seen_hashes and img_path not in seen_paths:
-                    warns.append(
-                        ManifestProblem(
-                            name,
-                            line,
-                            "path",
-                            f"same file content as image {seen_hashes[img.sha256]!r}",
-                        )
-                    )
-                seen_hashes.setdefault(img.sha256, image_id)
-                if img.kind == "dicom":
-                    ident = _identifying(img_path)
-                    if ident:
-                        identifying[image_id] = ident
-                        msg = (
-                            f"{rel}: DICOM attributes that identify a patient: "
-                            f"{', '.join(ident)} (values not shown). De-identify the file "
-                            "(DICOM PS3.15 basic profile: remove them or write dummy values) "
-                            "before showing it in a study"
-                        )
-                        if require_deidentified:
-                            problem(line, "path", msg + " ([privacy] require_deidentified)")
-                        else:
-                            warns.append(ManifestProblem(name, line, "path", msg))
-                images.append(
-                    ImageSummary(
-                        image_id, img.kind, img.width, img.height, img.bit_depth, img.photometric,
-                        img.display, img.pixel_spacing_mm, img.sha256,
-                    )
-                )  # fmt: skip
-        if img_path is not None:
-            seen_paths.setdefault(img_path, image_id)
-        if len(problems) == n_before and img_path is not None:
-            extra = {c: get(c) for c in col if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS}
-            entries.append(
-                StimulusEntry(image_id, img_path, auth, generator, findings, wc, ww, line, extra)
+            self.problem(line, "window_width", f"{ww!r} must be >= 1")
+        return wc, ww
+
+    def _path(self, row: _Row, line: int) -> Path | None:
+        rel = self._get(row, "path")
+        if "path" not in self.col:
+            return None
+        if not rel:
+            self.problem(
+                line, "path", "is empty: give the image file, relative to the manifest's folder"
             )
-    if not seen_ids and not missing and not problems:
-        problem(None, None, "lists no images")
-    return ManifestCheck(mpath, entries, problems, warns, images, digest, identifying)
+            return None
+        img_path = _resolve(self.mpath.parent, rel)
+        if not img_path.exists():
+            self.problem(line, "path", f"file not found: {rel} (looked for {img_path})")
+            return None
+        if not img_path.is_file():
+            self.problem(line, "path", f"{rel} is not a file")
+            return None
+        if img_path in self.seen_paths:
+            self.warn(line, "path", f"{rel} is also image {self.seen_paths[img_path]!r}")
+        return img_path
+
+    # ------------------------------------------------------------------ the image itself
+    def _image(
+        self,
+        img_path: Path,
+        window: tuple[float, float] | None,
+        image_id: str,
+        rel: str,
+        line: int,
+    ) -> None:
+        try:
+            img = load_image(img_path, window, warn=False)
+        except ImageLoadError as exc:
+            self.problem(
+                line,
+                "path",
+                f"unreadable image: {exc.reason}" + (f" ({exc.fix})" if exc.fix else ""),
+            )
+            return
+        for note in img.notes:
+            self.warn(line, "path", note)
+        if img.sha256 in self.seen_hashes and img_path not in self.seen_paths:
+            self.warn(line, "path", f"same file content as image {self.seen_hashes[img.sha256]!r}")
+        self.seen_hashes.setdefault(img.sha256, image_id)
+        if img.kind == "dicom":
+            self._deidentified(img_path, image_id, rel, line)
+        self.images.append(
+            ImageSummary(
+                image_id, img.kind, img.width, img.height, img.bit_depth, img.photometric,
+                img.display, img.pixel_spacing_mm, img.sha256,
+            )
+        )  # fmt: skip
+
+    def _deidentified(self, img_path: Path, image_id: str, rel: str, line: int) -> None:
+        ident = _identifying(img_path)
+        if not ident:
+            return
+        self.identifying[image_id] = ident
+        msg = (
+            f"{rel}: DICOM attributes that identify a patient: "
+            f"{', '.join(ident)} (values not shown). De-identify the file "
+            "(DICOM PS3.15 basic profile: remove them or write dummy values) "
+            "before showing it in a study"
+        )
+        if self.require_deidentified:
+            self.problem(line, "path", msg + " ([privacy] require_deidentified)")
+        else:
+            self.warn(line, "path", msg)
+
+
+def _is_content(row: _Row) -> bool:
+    """A row with a value that is not a ``#`` comment."""
+    return bool(row) and any(c.strip() for c in row) and not row[0].lstrip().startswith("#")
+
+
+def _resolve(folder: Path, rel: str) -> Path:
+    """An image path relative to the manifest's folder (a path written on Windows works too)."""
+    p = Path(rel).expanduser()
+    img_path = (p if p.is_absolute() else folder / p).resolve()
+    if not img_path.exists() and "\\" in rel:  # a manifest written on Windows
+        alt = Path(rel.replace("\\", "/")).expanduser()
+        alt_path = (alt if alt.is_absolute() else folder / alt).resolve()
+        img_path = alt_path if alt_path.exists() else img_path
+    return img_path
 
 
 def _identifying(path: Path) -> list[str]:

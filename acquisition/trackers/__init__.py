@@ -26,6 +26,7 @@ __all__ = [
     "TrackerEvent",
     "TrackerInfo",
     "create_tracker",
+    "options_with_screen",
     "tracker_class",
     "tracker_names",
 ]
@@ -57,6 +58,19 @@ def tracker_class(name: str) -> type[Tracker]:
     module = importlib.import_module(module_name)
     cls: type[Tracker] = getattr(module, cls_name)
     return cls
+
+
+def options_with_screen(name: str, options: dict[str, Any], screen: Any) -> dict[str, Any]:
+    """``options`` plus ``screen`` for a backend that takes one (pixel gaze needs the screen).
+
+    A copy; an explicit ``screen`` option is kept. Unknown names raise as :func:`tracker_class`.
+    """
+    import inspect
+
+    opts = dict(options)
+    if screen is not None and "screen" in inspect.signature(tracker_class(name)).parameters:
+        opts.setdefault("screen", screen)
+    return opts
 
 
 def create_tracker(name: str, buffer: RingBuffer, /, **options: Any) -> Tracker:

@@ -6,6 +6,12 @@ import argparse
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from acquisition.geometry import ScreenGeometry
+    from experiment_protocols.simulated_reader import SimulatedReader
+    from sessions.run.preflight import PreflightResult
 
 __all__ = [
     "HELP",
@@ -20,15 +26,15 @@ __all__ = [
 HELP = "run a reading session with a radiologist (protocol, stimuli, tracker)"
 
 
-def parse_size(text: str, what: str = "--screen") -> tuple[int, int]:
-    """``'1920x1080'`` -> ``(1920, 1080)``; a bad value raises naming the option."""
+def parse_size(text: str, what: str = "--screen") -> tuple[float, float]:
+    """``'1920x1080'`` -> ``(1920.0, 1080.0)``; a bad value raises naming the option."""
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*[xX]\s*(\d+(?:\.\d+)?)\s*", text or "")
     if not m:
         raise argparse.ArgumentTypeError(f"{what} must look like 1920x1080, got {text!r}")
     w, h = float(m.group(1)), float(m.group(2))
     if w <= 0 or h <= 0:
         raise argparse.ArgumentTypeError(f"{what} must be positive, got {text!r}")
-    return (int(w), int(h)) if what == "--screen" else (w, h)  # type: ignore[return-value]
+    return w, h
 
 
 def parse_options(items: list[str]) -> dict[str, object]:
@@ -185,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
         options = parse_options(args.tracker_option)
         w, h = parse_size(args.screen)
         wmm, hmm = parse_size(args.screen_mm, "--screen-mm")
-        geometry = ScreenGeometry(w, h, float(wmm), float(hmm), float(args.distance_mm))
+        geometry = ScreenGeometry(int(w), int(h), wmm, hmm, float(args.distance_mm))
     except (argparse.ArgumentTypeError, ValueError) as exc:
         print(f"gazeread run: {exc}", file=sys.stderr)
         return 2
@@ -219,10 +225,10 @@ def run(args: argparse.Namespace) -> int:
 
 def run_session(
     args: argparse.Namespace,
-    pre: object,
-    geometry: object,
-    reader: object = None,
-    tracker_options: dict | None = None,
+    pre: PreflightResult,
+    geometry: ScreenGeometry,
+    reader: SimulatedReader | None = None,
+    tracker_options: dict[str, Any] | None = None,
 ) -> int:
     """Build the runner from a preflight result and run it (shared with ``gazeread demo``)."""
     from experiment_protocols.simulated_reader import SimulatedReader
@@ -234,23 +240,23 @@ def run_session(
     if reader is None and args.auto_respond:
         reader = SimulatedReader(seed=args.seed or 0, viewing_s=(1.0, 2.0), response_s=(0.6, 1.2))
     cfg = RunConfig(
-        protocol=pre.protocol,  # type: ignore[attr-defined]
-        stimuli=pre.stimuli,  # type: ignore[attr-defined]
-        manifest_path=pre.manifest_path,  # type: ignore[attr-defined]
-        manifest_text=pre.manifest_text,  # type: ignore[attr-defined]
-        manifest_sha256=pre.manifest_sha256,  # type: ignore[attr-defined]
-        windows=pre.windows,  # type: ignore[attr-defined]
+        protocol=pre.protocol,
+        stimuli=pre.stimuli,
+        manifest_path=pre.manifest_path,
+        manifest_text=pre.manifest_text,
+        manifest_sha256=pre.manifest_sha256,
+        windows=pre.windows,
         tracker=args.tracker,
         participant=args.participant,
         session=args.session,
         out=Path(args.out),
         resume=args.resume,
         auto_respond=args.auto_respond,
-        geometry=geometry,  # type: ignore[arg-type]
+        geometry=geometry,
         fullscreen=args.fullscreen,
         rate_hz=args.rate,
         seed=args.seed,
-        reader=reader,  # type: ignore[arg-type]
+        reader=reader,
         lsl=args.lsl,
         lsl_scope=getattr(args, "lsl_scope", None) or "network",
         tracker_options=dict(tracker_options or {}),

@@ -280,10 +280,26 @@ def session_verdict(
         ``usable`` is False when any problem was found; warnings do not make it unusable.
     """
     th = thresholds or QualityThresholds()
-    problems: list[str] = []
+    problems: list[str] = [] if overall.samples else ["no gaze samples were recorded"]
     warnings: list[str] = []
-    if overall.samples == 0:
-        problems.append("no gaze samples were recorded")
+    for check in (
+        _check_trials(trials, responses),
+        _check_samples(overall, th),
+        _check_trial_samples(trials, th),
+        _check_validation(validation_accuracy_deg, th),
+        _check_events(events),
+        _check_frames(frame_drops, frames, longest_frame_s, th),
+    ):
+        problems += check[0]
+        warnings += check[1]
+    return (not problems, problems, warnings)
+
+
+_Findings = tuple[list[str], list[str]]  # (problems, warnings) of one check
+
+
+def _check_trials(trials: Sequence[dict[str, Any]], responses: int) -> _Findings:
+    problems: list[str] = []
     total = len(trials)
     done = sum(1 for tr in trials if tr.get("status") in ("complete", "skipped"))
     if total == 0:
@@ -296,36 +312,48 @@ def session_verdict(
         )
     if responses < sum(1 for tr in trials if tr.get("status") == "complete"):
         problems.append(f"only {responses} responses for {done} completed trials")
-    if overall.samples:
-        missing_pct = 100.0 - overall.validity_any_percent
-        if missing_pct >= th.max_missing_percent:
-            problems.append(
-                f"{missing_pct:.1f} % of samples have no valid eye (limit "
-                f"{th.max_missing_percent:g} %)"
-            )
-        expected = overall.samples + overall.dropped_samples
-        drop_pct = 100.0 * overall.dropped_samples / expected if expected else 0.0
-        if drop_pct > th.max_dropped_percent:
-            problems.append(
-                f"{overall.dropped_samples} samples dropped ({drop_pct:.2f} %, limit "
-                f"{th.max_dropped_percent:g} %) in {overall.gaps} gaps"
-            )
-        elif overall.dropped_samples:
-            warnings.append(f"{overall.dropped_samples} samples dropped in {overall.gaps} gaps")
-        if overall.drop_mismatches:
-            warnings.append(
-                f"{overall.drop_mismatches} gap(s) disagree between the tracker's own drop "
-                "reports (device time stamps) and the session times; both were counted"
-            )
-        if (
-            math.isfinite(overall.effective_rate_hz)
-            and math.isfinite(overall.nominal_rate_hz)
-            and overall.effective_rate_hz < th.min_rate_fraction * overall.nominal_rate_hz
-        ):
-            warnings.append(
-                f"effective rate {overall.effective_rate_hz:.1f} Hz is below the nominal "
-                f"{overall.nominal_rate_hz:g} Hz (pauses between trials count against it)"
-            )
+    return problems, []
+
+
+def _check_samples(overall: SampleStats, th: QualityThresholds) -> _Findings:
+    if overall.samples == 0:
+        return [], []  # said first, by session_verdict
+    problems: list[str] = []
+    warnings: list[str] = []
+    missing_pct = 100.0 - overall.validity_any_percent
+    if missing_pct >= th.max_missing_percent:
+        problems.append(
+            f"{missing_pct:.1f} % of samples have no valid eye (limit {th.max_missing_percent:g} %)"
+        )
+    expected = overall.samples + overall.dropped_samples
+    drop_pct = 100.0 * overall.dropped_samples / expected if expected else 0.0
+    if drop_pct > th.max_dropped_percent:
+        problems.append(
+            f"{overall.dropped_samples} samples dropped ({drop_pct:.2f} %, limit "
+            f"{th.max_dropped_percent:g} %) in {overall.gaps} gaps"
+        )
+    elif overall.dropped_samples:
+        warnings.append(f"{overall.dropped_samples} samples dropped in {overall.gaps} gaps")
+    if overall.drop_mismatches:
+        warnings.append(
+            f"{overall.drop_mismatches} gap(s) disagree between the tracker's own drop "
+            "reports (device time stamps) and the session times; both were counted"
+        )
+    if (
+        math.isfinite(overall.effective_rate_hz)
+        and math.isfinite(overall.nominal_rate_hz)
+        and overall.effective_rate_hz < th.min_rate_fraction * overall.nominal_rate_hz
+    ):
+        warnings.append(
+            f"effective rate {overall.effective_rate_hz:.1f} Hz is below the nominal "
+            f"{overall.nominal_rate_hz:g} Hz (pauses between trials count against it)"
+        )
+    return problems, warnings
+
+
+def _check_trial_samples(trials: Sequence[dict[str, Any]], th: QualityThresholds) -> _Findings:
+    problems: list[str] = []
+    warnings: list[str] = []
     for tr in trials:
         st = tr.get("stats")
         if not st or not st.get("samples"):
@@ -335,13 +363,23 @@ def session_verdict(
         miss = 100.0 - (st.get("validity_any_percent") or 0.0)
         if miss >= th.max_missing_percent:
             warnings.append(f"trial {tr['id']}: {miss:.1f} % of samples have no valid eye")
-    if validation_accuracy_deg is None:
-        warnings.append("no validation was recorded")
-    elif validation_accuracy_deg >= th.max_validation_deg:
-        problems.append(
-            f"last validation accuracy {validation_accuracy_deg:.2f} deg is not below "
+    return problems, warnings
+
+
+def _check_validation(accuracy_deg: float | None, th: QualityThresholds) -> _Findings:
+    if accuracy_deg is None:
+        return [], ["no validation was recorded"]
+    if accuracy_deg >= th.max_validation_deg:
+        return [
+            f"last validation accuracy {accuracy_deg:.2f} deg is not below "
             f"{th.max_validation_deg:g} deg"
-        )
+        ], []
+    return [], []
+
+
+def _check_events(events: Sequence[dict[str, Any]]) -> _Findings:
+    problems: list[str] = []
+    warnings: list[str] = []
     for ev in events:
         kind = ev.get("kind")
         if kind == "recording_error":
@@ -351,27 +389,27 @@ def session_verdict(
         elif kind == "interrupted":
             # the pause itself is reported once, from the samples (check's "paused ... s")
             warnings.append(f"session was interrupted and resumed: {ev.get('message', '')}")
+    return problems, warnings
+
+
+def _check_frames(
+    frame_drops: int, frames: int, longest_frame_s: float | None, th: QualityThresholds
+) -> _Findings:
+    if not frame_drops:
+        return [], []
     share = 100.0 * frame_drops / frames if frames else None
-    if frame_drops and share is not None and share > th.max_frame_drop_percent:
+    if share is not None and share > th.max_frame_drop_percent:
         longest = f"{longest_frame_s * 1000:.0f} ms" if longest_frame_s else "a frame or more"
-        warnings.append(
+        return [], [
             f"{frame_drops} of {frames} image frames ({share:.1f} %, above "
             f"{th.max_frame_drop_percent:g} %) were dropped: the display did not keep up. Image "
             "onsets are still the flip times that showed the images, but a change on screen "
             f"could come up to {longest} late (the longest frame interval), which matters for "
             "gaze-contingent timing and response times under ~100 ms; run on a quieter "
             "computer (no other programs, vsync on)"
-        )
-    elif frame_drops:
-        warnings.append(
-            f"{frame_drops} display frames dropped while images were shown"
-            + (
-                f" ({share:.1f} % of {frames}: within the normal range)"
-                if share is not None
-                else ""
-            )
-        )
-    return (not problems, problems, warnings)
+        ]
+    within = f" ({share:.1f} % of {frames}: within the normal range)" if share is not None else ""
+    return [], [f"{frame_drops} display frames dropped while images were shown{within}"]
 
 
 def _ids(ids: Sequence[int], limit: int = 10) -> str:

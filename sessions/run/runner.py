@@ -13,13 +13,12 @@ stops delivering, on a recorder write error and on any exception, and it says wh
 from __future__ import annotations
 
 import contextlib
-import inspect
 import math
 from collections.abc import Callable
 from typing import Any
 
 from acquisition.clock import session_clock
-from acquisition.trackers import TrackerError, tracker_class
+from acquisition.trackers import TrackerError, options_with_screen
 from experiment_protocols.forms import FormState
 from experiment_protocols.loader import parse_protocol
 from experiment_protocols.model import Condition
@@ -429,9 +428,7 @@ class SessionRunner:
             from stimuli.preload import ImagePreloader
 
             geometry = cfg.geometry
-            opts = dict(cfg.tracker_options)
-            if "screen" in inspect.signature(tracker_class(cfg.tracker).__init__).parameters:
-                opts.setdefault("screen", geometry)
+            opts = options_with_screen(cfg.tracker, dict(cfg.tracker_options), geometry)
             # a pseudonymous uid, never the participant label, names the streams (privacy)
             uid = store.session_uid() or "unknown"
             ident = f"gazeread-{uid}"

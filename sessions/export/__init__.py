@@ -1,0 +1,1 @@
+"""Exports of a recorded session: BIDS, the GazeVaLM CSVs, REFLACX, pseudonymised copies."""
