@@ -134,16 +134,9 @@ def _line_of(text: str, dotted: str) -> int | None:
         index = int(key[1:-1])
         key = ""
     header = ".".join(table)
-    start, count = 0, -1
+    start = 0
     if header:
-        found = None
-        for i, line in enumerate(lines):
-            s = line.strip()
-            if s in (f"[{header}]", f"[[{header}]]"):
-                count += 1
-                if index is None or count == index:
-                    found = i
-                    break
+        found = _table_line(lines, header, index)
         if found is None:
             return None
         if not key:
@@ -151,12 +144,22 @@ def _line_of(text: str, dotted: str) -> int | None:
         start = found + 1
     pat = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
     for i in range(start, len(lines)):
-        s = lines[i].strip()
-        if i > start and s.startswith("[") and header:
+        if i > start and header and lines[i].strip().startswith("["):
             break
         if pat.match(lines[i]):
             return i + 1
     return (start if header else None) or None
+
+
+def _table_line(lines: list[str], header: str, index: int | None) -> int | None:
+    """Index of the line ``[header]`` (or the ``index``-th ``[[header]]``), None if absent."""
+    count = -1
+    for i, line in enumerate(lines):
+        if line.strip() in (f"[{header}]", f"[[{header}]]"):
+            count += 1
+            if index is None or count == index:
+                return i
+    return None
 
 
 # ---------------------------------------------------------------------------- parsing
@@ -257,7 +260,28 @@ def parse_protocol(text: str, *, source: str = "<protocol>", default_name: str =
         raise ctx.fail(
             f"unknown section(s) {unknown}; valid sections: {sorted(_SECTIONS)}", unknown[0]
         )
+    study = _study(ctx, data)
+    conditions = _conditions(ctx, data)
+    blocks = _blocks(ctx, data)
+    settings = _settings(ctx, data)
+    ctx.raise_errors()  # every problem found so far, at once
+    try:
+        return Protocol(
+            name=str(study.get("protocol", default_name or study["name"])),
+            study=str(study["name"]),
+            description=str(study.get("description", "")),
+            welcome=str(study.get("welcome", Protocol.__dataclass_fields__["welcome"].default)),
+            conditions=conditions,
+            blocks=tuple(blocks),
+            **settings,
+        )
+    except ProtocolFileError:
+        raise
+    except ProtocolError as exc:
+        raise ctx.fail(str(exc), exc.field or "study") from None
 
+
+def _study(ctx: _Ctx, data: dict[str, Any]) -> dict[str, Any]:
     study = ctx.table(data, "study", "")
     bad = sorted(set(study) - {"name", "protocol", "description", "welcome"})
     if bad:
@@ -267,7 +291,13 @@ def parse_protocol(text: str, *, source: str = "<protocol>", default_name: str =
         )
     if "name" not in study:
         raise ctx.fail('the study needs a name (name = "my-study")', "study")
+    return study
 
+
+_FORMS: dict[str, type] = {"diagnostic": DiagnosticForm, "authenticity": AuthenticityForm}
+
+
+def _conditions(ctx: _Ctx, data: dict[str, Any]) -> dict[str, Condition]:
     conditions: dict[str, Condition] = {}
     cond_tables = ctx.table(data, "conditions", "")
     if not cond_tables:
@@ -282,24 +312,25 @@ def parse_protocol(text: str, *, source: str = "<protocol>", default_name: str =
         ctable = dict(ctable)
         kind = ctable.get("kind")
         instructions = ctable.pop("instructions", "")
-        if kind == "diagnostic":
-            form = ctx.collect(lambda t=ctable, w=where: ctx.build(DiagnosticForm, t, w), None)
-        elif kind == "authenticity":
-            form = ctx.collect(lambda t=ctable, w=where: ctx.build(AuthenticityForm, t, w), None)
-        else:
+        form_cls = _FORMS.get(kind) if isinstance(kind, str) else None
+        if form_cls is None:
             ctx.errors.append(
                 ctx.fail(
                     f"kind must be 'diagnostic' or 'authenticity', got {kind!r}", f"{where}kind"
                 )
             )
-            form = None
+            continue
+        form = ctx.collect(lambda c=form_cls, t=ctable, w=where: ctx.build(c, t, w), None)
         if form is None:
             continue
         try:
             conditions[cname] = Condition(cname, str(instructions), form)
         except ProtocolError as exc:
             ctx.errors.append(ctx.fail(str(exc), f"{where}{exc.field or 'name'}"))
+    return conditions
 
+
+def _blocks(ctx: _Ctx, data: dict[str, Any]) -> list[Block]:
     raw_blocks = data.get("blocks", [])
     if not isinstance(raw_blocks, list) or not raw_blocks:
         raise ctx.fail(
@@ -317,6 +348,16 @@ def parse_protocol(text: str, *, source: str = "<protocol>", default_name: str =
         block = ctx.collect(lambda b=b, w=where: ctx.build(Block, b, w), None)
         if block is not None:
             blocks.append(block)
+    return blocks
+
+
+def _tuple_background(table: dict[str, Any]) -> None:
+    if "background" in table and isinstance(table["background"], list):
+        table["background"] = tuple(table["background"])
+
+
+def _settings(ctx: _Ctx, data: dict[str, Any]) -> dict[str, Any]:
+    """The settings sections, each its defaults where it has an error (noted in ``ctx``)."""
 
     def section(cls: type, key: str, fix: Any = None) -> Any:
         def build() -> Any:
@@ -327,31 +368,12 @@ def parse_protocol(text: str, *, source: str = "<protocol>", default_name: str =
 
         return ctx.collect(build, cls())
 
-    def tuple_background(table: dict[str, Any]) -> None:
-        if "background" in table and isinstance(table["background"], list):
-            table["background"] = tuple(table["background"])
-
-    settings = {
+    return {
         "timing": section(Timing, "timing"),
         "recalibration": section(Recalibration, "calibration"),
         "breaks": section(Breaks, "breaks"),
         "randomisation": section(Randomisation, "randomisation"),
-        "display": section(Display, "display", tuple_background),
+        "display": section(Display, "display", _tuple_background),
         "privacy": section(Privacy, "privacy"),
         "tracker": section(TrackerSettings, "tracker"),
     }
-    ctx.raise_errors()  # every problem found so far, at once
-    try:
-        return Protocol(
-            name=str(study.get("protocol", default_name or study["name"])),
-            study=str(study["name"]),
-            description=str(study.get("description", "")),
-            welcome=str(study.get("welcome", Protocol.__dataclass_fields__["welcome"].default)),
-            conditions=conditions,
-            blocks=tuple(blocks),
-            **settings,
-        )
-    except ProtocolFileError:
-        raise
-    except ProtocolError as exc:
-        raise ctx.fail(str(exc), exc.field or "study") from None

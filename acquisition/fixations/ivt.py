@@ -364,60 +364,13 @@ class OnlineFixationDetector:
         Scalars are read with ``.item`` where needed rather than converting whole arrays.
         """
         events: list[FixationEvent] = []
-        merge_s, prov_s, min_s = self._merge_s, self._prov_s, self._min_s
-        centre = self._centre
-        g0 = base + first
+        merge_s = self._merge_s
         for r0, r1, lb in runs:
             st = self._state
             if lb == _MID and st == _IN_FIX:
                 lb = _FIX  # between the two thresholds: continues a fixation, starts none
             if lb == _FIX:
-                if st == _IN_GAP:
-                    if ht.item(first + r0) <= self._b_tv + merge_s and self._close(
-                        j.item(r0) + base, g0 + r0
-                    ):
-                        st = _IN_FIX
-                    else:
-                        self._finalize(known.item(r0), events)
-                        st = _IDLE
-                if st == _IDLE:
-                    self._fid += 1
-                    self._a_m = g0 + r0
-                    self._a_t = ht.item(first + r0)
-                    self._prov = self._conf = False
-                    self._t_conf = math.nan
-                self._state = _IN_FIX
-                z = r1 - 1
-                mz = (j.item(z) + first + z) >> 1 if centre else first + z
-                self._b_m, self._b_tm, self._b_tv = mz + base, ht.item(mz), ht.item(first + z)
-                self._b_j, self._b_i = j.item(z) + base, g0 + z
-                if not self._conf:
-                    for kind, thr in (("start_provisional", prov_s), ("start_confirmed", min_s)):
-                        if kind == "start_provisional" and self._prov:
-                            continue
-                        if not self._b_tm >= self._a_t + thr:
-                            break
-                        # first k of the run dated at or after a_t + thr (the dates are
-                        # non-decreasing: searchsorted, side left, as a scalar bisection)
-                        target = self._a_t + thr
-                        lo, hi = r0, z
-                        while lo < hi:
-                            k = (lo + hi) >> 1
-                            mk = (j.item(k) + first + k) >> 1 if centre else first + k
-                            if ht.item(mk) < target:
-                                lo = k + 1
-                            else:
-                                hi = k
-                        k = lo
-                        mk = (j.item(k) + first + k) >> 1 if centre else first + k
-                        if kind == "start_provisional":
-                            self._prov = True
-                        else:
-                            self._conf = True
-                            self._t_conf = known.item(k)
-                        events.append(
-                            self._start_event(kind, ht.item(mk), mk + base, known.item(k))
-                        )
+                self._fixation_run(r0, r1, ht, first, j, base, known, events)
             elif lb != _LOST:  # movement, or a mid-velocity run outside a fixation
                 if st == _IN_FIX:
                     self._state = st = _IN_GAP
@@ -428,6 +381,72 @@ class OnlineFixationDetector:
             elif st != _IDLE:
                 self._finalize(known.item(r0), events)
         return events
+
+    def _fixation_run(
+        self,
+        r0: int,
+        r1: int,
+        ht: NDArray,
+        first: int,
+        j: NDArray,
+        base: int,
+        known: NDArray,
+        events: list[FixationEvent],
+    ) -> None:
+        """A run of fixation samples: merge with, continue or start a candidate; emit starts."""
+        g0 = base + first
+        st = self._state
+        if st == _IN_GAP:
+            if ht.item(first + r0) <= self._b_tv + self._merge_s and self._close(
+                j.item(r0) + base, g0 + r0
+            ):
+                st = _IN_FIX
+            else:
+                self._finalize(known.item(r0), events)
+                st = _IDLE
+        if st == _IDLE:
+            self._fid += 1
+            self._a_m = g0 + r0
+            self._a_t = ht.item(first + r0)
+            self._prov = self._conf = False
+            self._t_conf = math.nan
+        self._state = _IN_FIX
+        z = r1 - 1
+        mz = (j.item(z) + first + z) >> 1 if self._centre else first + z
+        self._b_m, self._b_tm, self._b_tv = mz + base, ht.item(mz), ht.item(first + z)
+        self._b_j, self._b_i = j.item(z) + base, g0 + z
+        if self._conf:
+            return
+        for kind, thr in (("start_provisional", self._prov_s), ("start_confirmed", self._min_s)):
+            if kind == "start_provisional" and self._prov:
+                continue
+            if not self._b_tm >= self._a_t + thr:
+                break
+            k, mk = self._first_dated(r0, z, self._a_t + thr, ht, first, j)
+            if kind == "start_provisional":
+                self._prov = True
+            else:
+                self._conf = True
+                self._t_conf = known.item(k)
+            events.append(self._start_event(kind, ht.item(mk), mk + base, known.item(k)))
+
+    def _first_dated(
+        self, lo: int, hi: int, target: float, ht: NDArray, first: int, j: NDArray
+    ) -> tuple[int, int]:
+        """First run position dated at or after ``target``, and its dating row.
+
+        The dates are non-decreasing: searchsorted, side left, as a scalar bisection.
+        """
+        centre = self._centre
+        while lo < hi:
+            k = (lo + hi) >> 1
+            mk = (j.item(k) + first + k) >> 1 if centre else first + k
+            if ht.item(mk) < target:
+                lo = k + 1
+            else:
+                hi = k
+        mk = (j.item(lo) + first + lo) >> 1 if centre else first + lo
+        return lo, mk
 
     # ------------------------------------------------------------------ summaries
     def _measured(self, m0: int, m1: int) -> NDArray:

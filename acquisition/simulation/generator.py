@@ -512,6 +512,24 @@ def simulate_recording(
     events : list of GroundTruthEvent
         Ground truth on the same time base as ``samples['t']``.
     """
+    n_samples = _sample_count(duration_s, rate_hz, n_samples)
+    p = params or GazeParams()
+    if overrides:
+        p = dataclasses.replace(p, **overrides)
+    gen = GazeGenerator(rate_hz, seed, screen, p)
+    samples = _run_commands(gen, commands, n_samples)
+    events = list(gen.events)
+    if include_ongoing:
+        ev = gen.current_event()
+        if ev is not None:
+            events.append(ev)
+    samples["t"] += t0
+    if t0:
+        events = [e.shifted(t0) for e in events]
+    return samples, events
+
+
+def _sample_count(duration_s: float | None, rate_hz: float, n_samples: int | None) -> int:
     if n_samples is None:
         if duration_s is None:
             raise ValueError("give duration_s or n_samples")
@@ -520,13 +538,16 @@ def simulate_recording(
         n_samples = round(duration_s * rate_hz)
     if n_samples < 0:
         raise ValueError(f"n_samples must be >= 0, got {n_samples!r}")
-    p = params or GazeParams()
-    if overrides:
-        p = dataclasses.replace(p, **overrides)
-    gen = GazeGenerator(rate_hz, seed, screen, p)
+    return n_samples
+
+
+def _run_commands(
+    gen: GazeGenerator, commands: Iterable[tuple[float, str, Any]], n_samples: int
+) -> np.ndarray:
+    """Generate ``n_samples``, applying each command at its first sample at or after its time."""
     cmds = sorted(
         (
-            (max(0, math.ceil(round(t * rate_hz, 9))), kind, payload)
+            (max(0, math.ceil(round(t * gen.rate_hz, 9))), kind, payload)
             for t, kind, payload in commands
         ),
         key=lambda c: c[0],
@@ -544,13 +565,4 @@ def simulate_recording(
         else:
             raise ValueError(f"unknown command kind {kind!r}; valid: 'target', 'attention'")
     parts.append(gen.generate(n_samples - gen.n_generated))
-    samples = np.concatenate(parts) if len(parts) > 1 else parts[0]
-    events = list(gen.events)
-    if include_ongoing:
-        ev = gen.current_event()
-        if ev is not None:
-            events.append(ev)
-    samples["t"] += t0
-    if t0:
-        events = [e.shifted(t0) for e in events]
-    return samples, events
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]

@@ -117,47 +117,11 @@ def map_channels(
         raise TrackerError(f"lsl: y_origin must be 'top' or 'bottom', got {y_origin!r}")
     if units is not None and units.lower() not in _NORMALISED | _PIXELS:
         raise TrackerError(f"lsl: units must be 'normalized' or 'pixels', got {units!r}")
-    picked: dict[str, int] = {}
-    notes: list[str] = []
     if mapping is not None:
-        source = "explicit"
-        for key, ch in mapping.items():
-            if key not in MAPPING_KEYS:
-                raise TrackerError(
-                    f"lsl: unknown mapping key {key!r} for stream {stream}; valid keys: "
-                    f"{', '.join(MAPPING_KEYS)}"
-                )
-            if isinstance(ch, (int, np.integer)) and not isinstance(ch, bool):
-                if not 0 <= ch < len(channels):
-                    raise TrackerError(
-                        f"lsl: mapping {key!r} -> channel index {ch} is out of range for stream "
-                        f"{stream} with {len(channels)} channels {labels}"
-                    )
-                picked[key] = int(ch)
-            elif ch in labels:
-                picked[key] = labels.index(str(ch))
-            else:
-                raise TrackerError(
-                    f"lsl: mapping {key!r} -> {ch!r}: no such channel in stream {stream}; "
-                    f"its channel labels are {labels}"
-                )
+        source, picked = "explicit", _pick_explicit(stream, labels, mapping)
     else:
-        source = "metadata"
-        for i, c in enumerate(channels):
-            typ = c["type"].replace(" ", "").lower()
-            if typ in _TYPES:
-                eye = c["eye"].lower()
-                eyes = ["left", "right"] if eye in ("", "both", "binocular", "cyclopean") else [eye]
-                for e in eyes:
-                    if e in ("left", "right"):
-                        key = _TYPES[typ][0].format(eye=e)
-                        # an eye-specific channel beats a binocular one
-                        if key not in picked or len(eyes) == 1:
-                            picked[key] = i
-            elif c["label"] in MAPPING_KEYS and c["label"] not in picked:
-                picked[c["label"]] = i  # gazeread-style labels without types
-    has_eye = any(f"{e}_x" in picked and f"{e}_y" in picked for e in ("left", "right"))
-    if not has_eye:
+        source, picked = "metadata", _pick_from_metadata(channels)
+    if not any(f"{e}_x" in picked and f"{e}_y" in picked for e in ("left", "right")):
         raise TrackerError(
             f"lsl: cannot map the channels of stream {stream} to gaze: its channel labels are "
             f"{labels} (types {[c['type'] for c in channels]}); at least one eye needs an x and a "
@@ -167,34 +131,95 @@ def map_channels(
             "'right_y': ...} (optional: *_pupil, *_valid, *_eye_x/y/z) and units='normalized' "
             "or 'pixels'."
         )
-    targets: list[tuple[str, int, float, float]] = []
-    for key in MAPPING_KEYS:
-        if key not in picked:
-            continue
-        i = picked[key]
-        scale, offset = 1.0, 0.0
-        unit = (units if units is not None else channels[i]["unit"]).lower()
-        if key.endswith(("_x", "_y")) and "_eye_" not in key:
-            if unit in _PIXELS:
-                if screen_size_px is None:
-                    raise TrackerError(
-                        f"lsl: stream {stream} gives gaze in pixels (channel {labels[i]!r}); "
-                        "pass screen=ScreenGeometry(...) or screen_size_px=(width, height) so it "
-                        "can be normalised"
-                    )
-                scale = 1.0 / float(screen_size_px[0 if key.endswith("_x") else 1])
-            elif unit not in _NORMALISED:
-                raise TrackerError(
-                    f"lsl: channel {labels[i]!r} of stream {stream} has unit {unit!r}; gaze must "
-                    "be 'normalized' or 'pixels' (override with units=...)"
-                )
-            elif unit == "" and units is None:
-                notes.append(f"{labels[i]}: no unit given, taken as normalized")
-            if key.endswith("_y") and y_origin == "bottom":
-                scale, offset = -scale, 1.0
-        elif key.endswith("_pupil") and channels[i]["unit"].lower() not in _MM:
-            notes.append(
-                f"{labels[i]}: pupil unit {channels[i]['unit']!r} stored as is (schema: mm)"
-            )
-        targets.append((key, i, scale, offset))
+    notes: list[str] = []
+    targets = [
+        _target(stream, key, picked[key], labels, channels, units, screen_size_px, y_origin, notes)
+        for key in MAPPING_KEYS
+        if key in picked
+    ]
     return ChannelMapping(tuple(targets), source, tuple(notes))
+
+
+def _pick_explicit(
+    stream: str, labels: list[str], mapping: Mapping[str, str | int]
+) -> dict[str, int]:
+    """``key -> channel index`` from an explicit mapping of keys to labels or indices."""
+    picked: dict[str, int] = {}
+    for key, ch in mapping.items():
+        if key not in MAPPING_KEYS:
+            raise TrackerError(
+                f"lsl: unknown mapping key {key!r} for stream {stream}; valid keys: "
+                f"{', '.join(MAPPING_KEYS)}"
+            )
+        if isinstance(ch, (int, np.integer)) and not isinstance(ch, bool):
+            if not 0 <= ch < len(labels):
+                raise TrackerError(
+                    f"lsl: mapping {key!r} -> channel index {ch} is out of range for stream "
+                    f"{stream} with {len(labels)} channels {labels}"
+                )
+            picked[key] = int(ch)
+        elif ch in labels:
+            picked[key] = labels.index(str(ch))
+        else:
+            raise TrackerError(
+                f"lsl: mapping {key!r} -> {ch!r}: no such channel in stream {stream}; "
+                f"its channel labels are {labels}"
+            )
+    return picked
+
+
+def _pick_from_metadata(channels: list[dict[str, str]]) -> dict[str, int]:
+    """``key -> channel index`` from XDF types and eyes (or gazeread's own labels)."""
+    picked: dict[str, int] = {}
+    for i, c in enumerate(channels):
+        typ = c["type"].replace(" ", "").lower()
+        if typ not in _TYPES:
+            if c["label"] in MAPPING_KEYS and c["label"] not in picked:
+                picked[c["label"]] = i  # gazeread-style labels without types
+            continue
+        eye = c["eye"].lower()
+        eyes = ["left", "right"] if eye in ("", "both", "binocular", "cyclopean") else [eye]
+        for e in eyes:
+            key = _TYPES[typ][0].format(eye=e)
+            # an eye-specific channel beats a binocular one
+            if e in ("left", "right") and (key not in picked or len(eyes) == 1):
+                picked[key] = i
+    return picked
+
+
+def _target(
+    stream: str,
+    key: str,
+    i: int,
+    labels: list[str],
+    channels: list[dict[str, str]],
+    units: str | None,
+    screen_size_px: tuple[int, int] | None,
+    y_origin: str,
+    notes: list[str],
+) -> tuple[str, int, float, float]:
+    """``(key, channel, scale, offset)``: how channel ``i`` becomes sample field ``key``."""
+    unit = (units if units is not None else channels[i]["unit"]).lower()
+    if key.endswith("_pupil") and channels[i]["unit"].lower() not in _MM:
+        notes.append(f"{labels[i]}: pupil unit {channels[i]['unit']!r} stored as is (schema: mm)")
+    if not key.endswith(("_x", "_y")) or "_eye_" in key:
+        return key, i, 1.0, 0.0
+    scale, offset = 1.0, 0.0
+    if unit in _PIXELS:
+        if screen_size_px is None:
+            raise TrackerError(
+                f"lsl: stream {stream} gives gaze in pixels (channel {labels[i]!r}); "
+                "pass screen=ScreenGeometry(...) or screen_size_px=(width, height) so it "
+                "can be normalised"
+            )
+        scale = 1.0 / float(screen_size_px[0 if key.endswith("_x") else 1])
+    elif unit not in _NORMALISED:
+        raise TrackerError(
+            f"lsl: channel {labels[i]!r} of stream {stream} has unit {unit!r}; gaze must "
+            "be 'normalized' or 'pixels' (override with units=...)"
+        )
+    elif unit == "" and units is None:
+        notes.append(f"{labels[i]}: no unit given, taken as normalized")
+    if key.endswith("_y") and y_origin == "bottom":
+        scale, offset = -scale, 1.0
+    return key, i, scale, offset

@@ -404,25 +404,11 @@ class TobiiTracker(Tracker):
             )
         if not items:
             return 0
-        flags = SampleFlag.DURING_CALIBRATION if self._calibrating else 0
-        offset = self._offset_s()
         first = self._read - len(items)  # running stage index of items[0]
-        index: np.ndarray | None = None  # stage index of each row when some were dropped
-        try:
-            rows = gaze_dicts_to_samples(items, offset, int(flags))
-        except Exception as exc:  # malformed SDK data: keep the good samples, count the rest
-            good, kept = [], []
-            for k, d in enumerate(items):
-                try:
-                    good.append(gaze_dicts_to_samples([d], offset, int(flags)))
-                except Exception:
-                    continue
-                kept.append(first + k)
-            self._report(exc, "conversion", count=len(items) - len(good))
-            if not good:
-                return 0
-            rows = np.concatenate(good)
-            index = np.asarray(kept, dtype=np.int64)
+        converted = self._convert(items, first)
+        if converted is None:
+            return 0
+        rows, index = converted
 
         def position(stage_index: int) -> int:
             """Row of the first kept sample staged at or after ``stage_index``."""
@@ -438,15 +424,48 @@ class TobiiTracker(Tracker):
             if j < len(rows):  # else it was malformed: flag the next good one
                 self._first_after_loss = None
                 rows["flags"][j] |= np.uint32(SampleFlag.AFTER_RECONNECT)
+        self._emit_across_rate_changes(rows, position, malformed=index is not None)
+        return len(rows)
+
+    def _convert(
+        self, items: list[dict[str, Any]], first: int
+    ) -> tuple[np.ndarray, np.ndarray | None] | None:
+        """Rows for the staged dicts, and the stage index of each row when some were malformed.
+
+        Malformed SDK data keeps the good samples and counts the rest (an error event); None
+        when none was good.
+        """
+        flags = int(SampleFlag.DURING_CALIBRATION if self._calibrating else 0)
+        offset = self._offset_s()
+        try:
+            return gaze_dicts_to_samples(items, offset, flags), None
+        except Exception as exc:
+            good, kept = [], []
+            for k, d in enumerate(items):
+                try:
+                    good.append(gaze_dicts_to_samples([d], offset, flags))
+                except Exception:
+                    continue
+                kept.append(first + k)
+            self._report(exc, "conversion", count=len(items) - len(good))
+            if not good:
+                return None
+            return np.concatenate(good), np.asarray(kept, dtype=np.int64)
+
+    def _emit_across_rate_changes(
+        self, rows: np.ndarray, position: Callable[[int], int], *, malformed: bool
+    ) -> None:
+        """Emit ``rows``; a rate change applies from the first sample staged after its notice.
+
+        The rows before it go at the old rate, so gap detection never misreads the new spacing.
+        The boundary sample's spacing lies between the two periods: it is checked against the
+        longer one.
+        """
         n = len(rows)
-        # A rate change applies from the first sample staged after its notification: emit the
-        # rows before it at the old rate, so gap detection never misreads the new spacing.
-        # The boundary sample's spacing lies between the two periods: it is checked against
-        # the longer one.
         done = 0  # rows emitted so far
         while self._rate_changes and self._rate_changes[0][0] < self._read:
             j = position(self._rate_changes[0][0])
-            if j >= n and index is not None:  # the boundary sample was malformed: the next
+            if j >= n and malformed:  # the boundary sample was malformed: the next
                 break  # good one (in a later batch) is the boundary
             j = max(j, done)  # two changes before one sample: the next row is the boundary
             new_hz = self._rate_changes.pop(0)[1]
@@ -457,7 +476,6 @@ class TobiiTracker(Tracker):
             self.info.rate_hz = new_hz
             done = j + 1
         self._emit(rows[done:])
-        return n
 
     def _offset_s(self) -> float:
         off = self._offset
