@@ -405,28 +405,10 @@ def summarise(
     ]
     per_eye: dict[str, dict[str, Any]] = {}
     for e in eyes_present:
-        if e not in eyes_used:
-            if e in EYES:
-                messages.append(f"{e} eye: no valid samples at any point (not tracked)")
-            continue
-        accs = [p.eyes[e].accuracy_deg for p in points if e in p.eyes]
-        acc_arr = np.array(accs, dtype=float)
-        missing = [p.index + 1 for p in points if e in p.eyes and p.eyes[e].n_valid == 0]
-        for k in missing:
-            messages.append(f"point {k}: no valid {e}-eye samples; redo it")
-        if missing:
-            worst, worst_point = math.inf, missing[0] - 1
-        else:
-            j = int(np.argmax(acc_arr))
-            worst, worst_point = float(acc_arr[j]), points[j].index
-        per_eye[e] = {
-            "accuracy_deg": _nanmean(accs),
-            "worst_deg": worst,
-            "worst_point": worst_point,
-            "rms_s2s_deg": _nanmean([p.eyes[e].rms_s2s_deg for p in points if e in p.eyes]),
-            "sd_deg": _nanmean([p.eyes[e].sd_deg for p in points if e in p.eyes]),
-            "data_loss_pct": _nanmean([p.eyes[e].data_loss_pct for p in points if e in p.eyes]),
-        }
+        if e in eyes_used:
+            per_eye[e] = _eye_summary(points, e, messages)
+        elif e in EYES:
+            messages.append(f"{e} eye: no valid samples at any point (not tracked)")
     if not points:
         messages.append("no validation points were measured")
     if not eyes_used:
@@ -451,28 +433,9 @@ def summarise(
             f"{per_eye[worse]['worst_point'] + 1}); needs < {gate.max_average_deg:g} and "
             f"< {gate.max_worst_deg:g}"
         )
-    if gate.max_data_loss_pct is not None and loss > gate.max_data_loss_pct:
-        passed = False
-        messages.append(
-            f"data loss {loss:.0f} % exceeds {gate.max_data_loss_pct:g} %: check the head "
-            "position and lighting"
-        )
-    if gate.max_point_data_loss_pct is not None:
-        lossy = sorted(
-            {
-                (p.index, e, p.eyes[e].data_loss_pct)
-                for p in points
-                for e in eyes_used
-                if e in p.eyes and p.eyes[e].data_loss_pct > gate.max_point_data_loss_pct
-            }
-        )
-        if lossy:
-            passed = False
-            said = ", ".join(f"point {k + 1} {e} {pct:.0f} %" for k, e, pct in lossy[:6])
-            messages.append(
-                f"data loss above {gate.max_point_data_loss_pct:g} % at a point ({said}): "
-                "redo those points (R) after checking the head position and lighting"
-            )
+    gate_messages = _data_loss_failures(points, eyes_used, loss, gate)
+    passed = passed and not gate_messages
+    messages += gate_messages
     return ValidationSummary(
         accuracy_deg=float(avg),
         worst_deg=worst,
@@ -487,3 +450,53 @@ def summarise(
         per_eye=per_eye,
         messages=messages,
     )
+
+
+def _eye_summary(points: Sequence[PointValidation], e: str, messages: list[str]) -> dict[str, Any]:
+    """One eye's averages over the points and its worst point (a point without data is worst)."""
+    accs = [p.eyes[e].accuracy_deg for p in points if e in p.eyes]
+    missing = [p.index + 1 for p in points if e in p.eyes and p.eyes[e].n_valid == 0]
+    for k in missing:
+        messages.append(f"point {k}: no valid {e}-eye samples; redo it")
+    if missing:
+        worst, worst_point = math.inf, missing[0] - 1
+    else:
+        j = int(np.argmax(np.array(accs, dtype=float)))
+        worst, worst_point = float(accs[j]), points[j].index
+    return {
+        "accuracy_deg": _nanmean(accs),
+        "worst_deg": worst,
+        "worst_point": worst_point,
+        "rms_s2s_deg": _nanmean([p.eyes[e].rms_s2s_deg for p in points if e in p.eyes]),
+        "sd_deg": _nanmean([p.eyes[e].sd_deg for p in points if e in p.eyes]),
+        "data_loss_pct": _nanmean([p.eyes[e].data_loss_pct for p in points if e in p.eyes]),
+    }
+
+
+def _data_loss_failures(
+    points: Sequence[PointValidation], eyes_used: list[str], loss: float, gate: QualityGate
+) -> list[str]:
+    """The data-loss gates that fail: over the whole validation, and at any one point."""
+    out: list[str] = []
+    if gate.max_data_loss_pct is not None and loss > gate.max_data_loss_pct:
+        out.append(
+            f"data loss {loss:.0f} % exceeds {gate.max_data_loss_pct:g} %: check the head "
+            "position and lighting"
+        )
+    if gate.max_point_data_loss_pct is None:
+        return out
+    lossy = sorted(
+        {
+            (p.index, e, p.eyes[e].data_loss_pct)
+            for p in points
+            for e in eyes_used
+            if e in p.eyes and p.eyes[e].data_loss_pct > gate.max_point_data_loss_pct
+        }
+    )
+    if lossy:
+        said = ", ".join(f"point {k + 1} {e} {pct:.0f} %" for k, e, pct in lossy[:6])
+        out.append(
+            f"data loss above {gate.max_point_data_loss_pct:g} % at a point ({said}): "
+            "redo those points (R) after checking the head position and lighting"
+        )
+    return out

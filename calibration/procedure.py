@@ -557,20 +557,7 @@ class CalibrationProcedure:
         attempts = 1
         action = Action("recalibrate")
         for _ in range(max_rounds):
-            if action.kind == "recalibrate":
-                if self.calibrate(display) is not None:
-                    self.validate(display)
-            elif action.kind == "redo":
-                if action.calibration_points:
-                    if self.calibrate(display, action.calibration_points) is not None:
-                        self.validate(display)
-                elif action.validation_points and self._calibration is not None:
-                    self.validate(display, action.validation_points)
-            elif action.kind == "select" and action.record_id is not None:
-                try:
-                    self.select(action.record_id)
-                except (KeyError, ValueError) as exc:
-                    self._say(display, str(exc))
+            self._perform(display, action)
             if display.aborted():
                 self._restore_previous()
                 return self._outcome(False, "calibration aborted by the operator", aborted=True)
@@ -583,13 +570,7 @@ class CalibrationProcedure:
                     self._say(display, "there is no calibration to accept: recalibrate")
                     action = Action("none")
                     continue
-                self.history.select(self._calibration.id)
-                v = self._validation
-                ok = bool(v is not None and v.passed)
-                verdict = "no validation" if v is None else validation_verdict(v)
-                return self._outcome(
-                    True, f"calibration {self._calibration.id} accepted: {verdict}", ok
-                )
+                return self._accept(self._calibration)
             if action.kind == "abort":
                 self._restore_previous()
                 return self._outcome(False, "calibration ended without an accepted calibration")
@@ -598,6 +579,28 @@ class CalibrationProcedure:
                 self._pos = None
         self._restore_previous()
         return self._outcome(False, f"calibration gave up after {max_rounds} rounds")
+
+    def _perform(self, display: Display, action: Action) -> None:
+        """Carry out a recalibrate, redo or select chosen on the results screen."""
+        if action.kind == "recalibrate" or (action.kind == "redo" and action.calibration_points):
+            points = action.calibration_points if action.kind == "redo" else None
+            if self.calibrate(display, points) is not None:
+                self.validate(display)
+        elif action.kind == "redo":
+            if action.validation_points and self._calibration is not None:
+                self.validate(display, action.validation_points)
+        elif action.kind == "select" and action.record_id is not None:
+            try:
+                self.select(action.record_id)
+            except (KeyError, ValueError) as exc:
+                self._say(display, str(exc))
+
+    def _accept(self, calibration: CalibrationRecord) -> CalibrationOutcome:
+        self.history.select(calibration.id)
+        v = self._validation
+        ok = bool(v is not None and v.passed)
+        verdict = "no validation" if v is None else validation_verdict(v)
+        return self._outcome(True, f"calibration {calibration.id} accepted: {verdict}", ok)
 
     def _outcome(
         self, accepted: bool, message: str, passed: bool = False, *, aborted: bool = False

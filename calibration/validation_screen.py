@@ -108,8 +108,16 @@ class ResultsScreen:
         )  # fmt: skip
 
     def _build(self) -> None:
-        win, v = self.win, self.view
-        s = self._static
+        self._build_frame()
+        self._build_calibration_points()
+        self._build_samples()
+        for k, t in enumerate(self.view.validation_targets):
+            self._build_validation_point(k, float(t[0]), float(t[1]))
+        self._build_table()
+
+    def _build_frame(self) -> None:
+        """Background, map panel, title and legend."""
+        win, v, s = self.win, self.view, self._static
         s.append(
             visual.Rect(win, width=self.w, height=self.h, fillColor=BG, lineColor=None, units="pix")
         )
@@ -135,10 +143,9 @@ class ResultsScreen:
                 align="right",
             )
         )
-        th = max(0.017 * self.h, MIN_TEXT_PX)
         # legend, above the map's right edge
         ly = self.map_cy + self.map_h / 2 + 0.018 * self.h
-        lx, lh = -self.map_w / 2, th * 0.85
+        lx, lh = -self.map_w / 2, self._th * 0.85
         for text, col in (
             ("● left eye", LEFT),
             ("● right eye", RIGHT),
@@ -146,96 +153,111 @@ class ResultsScreen:
         ):
             s.append(self._text(text, (lx, ly), lh, col, align="left"))
             lx += (len(text) * 0.6 + 2.0) * lh  # ~0.6 em per glyph, then a gap
-        # calibration points: dim letters
-        for i, t in enumerate(v.calibration_targets):
+
+    @property
+    def _th(self) -> float:
+        """Body text height (px)."""
+        return max(0.017 * self.h, MIN_TEXT_PX)
+
+    def _build_calibration_points(self) -> None:
+        """Calibration points: dim dots with letters above right."""
+        for i, t in enumerate(self.view.calibration_targets):
             x, y = self.map_pos(float(t[0]), float(t[1]))
-            s.append(
-                visual.Circle(win, radius=4, pos=(x, y), fillColor=DIM, lineColor=None, units="pix")
+            self._static.append(
+                visual.Circle(
+                    self.win, radius=4, pos=(x, y), fillColor=DIM, lineColor=None, units="pix"
+                )
             )
-            s.append(self._text(chr(ord("A") + i), (x + 11, y + 11), th * 0.9, DIM))
-        # gaze samples per eye, all points, as one element array each
+            self._static.append(
+                self._text(chr(ord("A") + i), (x + 11, y + 11), self._th * 0.9, DIM)
+            )
+
+    def _build_samples(self) -> None:
+        """Gaze samples per eye, all points, as one element array each."""
         for eye, col in (("left", LEFT), ("right", RIGHT)):
             xy = [
                 self.map_pos(gx, gy)
-                for p in v.validation
+                for p in self.view.validation
                 for gx, gy in p.eyes[eye].gaze
                 if eye in p.eyes
             ]
             if xy:
-                s.append(
+                self._static.append(
                     visual.ElementArrayStim(
-                        win, units="pix", nElements=len(xy), xys=np.array(xy), sizes=4,
+                        self.win, units="pix", nElements=len(xy), xys=np.array(xy), sizes=4,
                         elementTex=None, elementMask="circle", colors=col, opacities=0.55,
                     )
                 )  # fmt: skip
-        for k, t in enumerate(v.validation_targets):
-            x, y = self.map_pos(float(t[0]), float(t[1]))
-            s.append(
-                visual.Circle(
-                    win,
-                    radius=self.ppd,
-                    pos=(x, y),
-                    fillColor=None,
-                    lineColor=DIM,
-                    lineWidth=1,
-                    units="pix",
-                    edges=64,
-                )
+
+    def _build_validation_point(self, k: int, tx: float, ty: float) -> None:
+        """Validation target ``k``: 1-degree ring, number, mean gaze per eye and its label."""
+        win, s, th = self.win, self._static, self._th
+        x, y = self.map_pos(tx, ty)
+        s.append(
+            visual.Circle(
+                win,
+                radius=self.ppd,
+                pos=(x, y),
+                fillColor=None,
+                lineColor=DIM,
+                lineWidth=1,
+                units="pix",
+                edges=64,
             )
-            s.append(
-                visual.Circle(
-                    win,
-                    radius=6,
-                    pos=(x, y),
-                    fillColor=None,
-                    lineColor=TEXT,
-                    lineWidth=2,
-                    units="pix",
-                )
+        )
+        s.append(
+            visual.Circle(
+                win,
+                radius=6,
+                pos=(x, y),
+                fillColor=None,
+                lineColor=TEXT,
+                lineWidth=2,
+                units="pix",
             )
-            s.append(
-                visual.Circle(
-                    win, radius=1.8, pos=(x, y), fillColor=TEXT, lineColor=None, units="pix"
-                )
+        )
+        s.append(
+            visual.Circle(win, radius=1.8, pos=(x, y), fillColor=TEXT, lineColor=None, units="pix")
+        )
+        # the number left of the ring: calibration letters sit above right of their dots
+        s.append(
+            self._text(
+                str(k + 1), (x - self.ppd - 0.006 * self.h, y), th * 1.2, TEXT, bold=True,
+                align="right",
             )
-            s.append(
-                self._text(
-                    str(k + 1), (x - 0.018 * self.h, y + 0.018 * self.h), th * 1.2, TEXT, bold=True
-                )
-            )
-            pv = next((p for p in v.validation if p.index == k), None)
-            if pv is None:
-                s.append(self._text("not measured", (x, y - 0.03 * self.h), th, POOR))
-                continue
-            for eye, col in (("left", LEFT), ("right", RIGHT)):
-                q = pv.eyes.get(eye)
-                if q is not None and math.isfinite(q.mean_x):
-                    mx, my = self.map_pos(q.mean_x, q.mean_y)
-                    s.append(
-                        visual.ShapeStim(
-                            win,
-                            vertices="cross",
-                            size=9,
-                            pos=(mx, my),
-                            fillColor=col,
-                            lineColor=col,
-                            units="pix",
-                        )
+        )  # fmt: skip
+        pv = next((p for p in self.view.validation if p.index == k), None)
+        if pv is None:
+            s.append(self._text("not measured", (x, y - 0.03 * self.h), th, POOR))
+            return
+        for eye, col in (("left", LEFT), ("right", RIGHT)):
+            q = pv.eyes.get(eye)
+            if q is not None and math.isfinite(q.mean_x):
+                mx, my = self.map_pos(q.mean_x, q.mean_y)
+                s.append(
+                    visual.ShapeStim(
+                        win,
+                        vertices="cross",
+                        size=9,
+                        pos=(mx, my),
+                        fillColor=col,
+                        lineColor=col,
+                        units="pix",
                     )
-            parts = []
-            for eye, tag in (("left", "L"), ("right", "R")):
-                q = pv.eyes.get(eye)
-                if q is not None and q.n_valid:
-                    parts.append(f"{tag} {q.accuracy_deg:.2f}°")
-            label = "   ".join(parts) if parts else "no data"
-            accs = [pv.eyes[e].accuracy_deg for e in pv.eyes if pv.eyes[e].n_valid]
-            col = _colour(max(accs) if accs else None, self.avg_limit, self.worst_limit)
-            lost = max((q.data_loss_pct for q in pv.eyes.values() if q.n_valid), default=0.0)
-            if lost > self.loss_limit:  # a point that lost too much gaze fails the gate
-                label += f"\nloss {lost:.0f} %"
-                col = POOR
-            s.append(self._text(label, (x, y - self.ppd - 0.022 * self.h), th, col, bold=True))
-        self._build_table()
+                )
+        parts = []
+        for eye, tag in (("left", "L"), ("right", "R")):
+            q = pv.eyes.get(eye)
+            if q is not None and q.n_valid:
+                parts.append(f"{tag} {q.accuracy_deg:.2f}°")
+        label = "   ".join(parts) if parts else "no data"
+        accs = [pv.eyes[e].accuracy_deg for e in pv.eyes if pv.eyes[e].n_valid]
+        col = _colour(max(accs) if accs else None, self.avg_limit, self.worst_limit)
+        lost = max((q.data_loss_pct for q in pv.eyes.values() if q.n_valid), default=0.0)
+        if lost > self.loss_limit:  # a point that lost too much gaze fails the gate
+            label += f"\nloss {lost:.0f} %"
+            col = POOR
+        s.append(self._text(label, (x, y - self.ppd - 0.022 * self.h), th, col, bold=True))
 
     def _build_table(self) -> None:
         v, s = self.view, self._static
