@@ -13,7 +13,10 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sessions.replay.data import TrialData
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -144,90 +147,113 @@ def _options(args: argparse.Namespace) -> Any:
     )
 
 
+class _Refused(Exception):
+    """A replay export that cannot go on; the message is printed and the exit code returned."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def _export(args: argparse.Namespace) -> int:
     _qt_platform()
     from PyQt6.QtGui import QGuiApplication
 
-    from sessions.replay.canvas_widget import _FrameCache, qimage_to_array, render_frame
-    from sessions.replay.data import load_trial, open_for_reading, release, trial_summaries
-    from sessions.replay.export import VIDEO_SUFFIXES, frame_times, write_png, write_video
+    from sessions.replay.canvas_widget import _FrameCache
+    from sessions.replay.export import VIDEO_SUFFIXES
     from sessions.replay.scene import ViewTransform
+
+    try:
+        if args.export_video and Path(args.export_video).suffix.lower() not in VIDEO_SUFFIXES:
+            raise _Refused(f"--export-video {args.export_video}: use a .mp4 or .gif file name")
+        if not 0.25 <= args.zoom <= 40:
+            raise _Refused(f"--zoom {args.zoom} must be between 0.25 and 40")
+        data = _shown_trial(args)
+        app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])
+        w, h = args.size
+        size = (w - w % 2, h - h % 2)  # H.264 wants even sizes
+        view = ViewTransform(*data.screen_size, *size, zoom=args.zoom)
+        if args.center is not None:
+            cx, cy = data.layout.image_to_screen(*args.center)
+            view.cx, view.cy = float(cx), float(cy)
+        if data.image_error:
+            print(f"gazeread replay: warning: {data.image_error}", file=sys.stderr)
+        render = _renderer(data, size, _options(args), view, _FrameCache())
+        if args.export_png:
+            _export_png(args, data, render)
+        if args.export_video:
+            _export_video(args, data, render)
+    except _Refused as exc:
+        print(f"gazeread replay: {exc}", file=sys.stderr)
+        return exc.code
+    del app
+    return 0
+
+
+def _shown_trial(args: argparse.Namespace) -> TrialData:
+    """The trial asked for (default: the first shown), loaded; refuses naming the shown ones."""
+    from sessions.replay.data import load_trial, open_for_reading, release, trial_summaries
     from sessions.store import StoreError
 
-    if args.export_video and Path(args.export_video).suffix.lower() not in VIDEO_SUFFIXES:
-        print(
-            f"gazeread replay: --export-video {args.export_video}: use a .mp4 or .gif file name",
-            file=sys.stderr,
-        )
-        return 2
     try:
         store = open_for_reading(args.session)
     except StoreError as exc:
-        print(f"gazeread replay: {exc}", file=sys.stderr)
-        return 2
+        raise _Refused(str(exc)) from None
     try:
         shown = [s for s in trial_summaries(store) if s.t_onset is not None]
         if not shown:
-            print(f"gazeread replay: {args.session} has no trial that was shown", file=sys.stderr)
-            return 1
+            raise _Refused(f"{args.session} has no trial that was shown", code=1)
         ids = [s.trial_id for s in shown]
         trial_id = ids[0] if args.trial is None else args.trial
         if trial_id not in ids:
-            print(
-                f"gazeread replay: trial {trial_id} was not shown in this session; shown trials: {ids}",
-                file=sys.stderr,
-            )
-            return 2
-        data = load_trial(store, trial_id)
+            raise _Refused(f"trial {trial_id} was not shown in this session; shown trials: {ids}")
+        return load_trial(store, trial_id)
     finally:
         release(store)
-    app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])
-    opts = _options(args)
-    w, h = args.size
-    size = (w - w % 2, h - h % 2)  # H.264 wants even sizes
-    cache = _FrameCache()
-    if not 0.25 <= args.zoom <= 40:
-        print(f"gazeread replay: --zoom {args.zoom} must be between 0.25 and 40", file=sys.stderr)
-        return 2
-    view = ViewTransform(*data.screen_size, *size, zoom=args.zoom)
-    if args.center is not None:
-        cx, cy = data.layout.image_to_screen(*args.center)
-        view.cx, view.cy = float(cx), float(cy)
-    if data.image_error:
-        print(f"gazeread replay: warning: {data.image_error}", file=sys.stderr)
-    if args.export_png:
-        if args.at is None:
-            t = data.t_offset if math.isfinite(data.t_offset) else data.t1
-        else:
-            origin = data.t_onset if math.isfinite(data.t_onset) else data.t0
-            t = origin + args.at
-            if not data.t0 <= t <= data.t1:
-                print(
-                    f"gazeread replay: --at {args.at} is outside trial {trial_id}, which runs from "
-                    f"{data.t0 - origin:+.3f} s to {data.t1 - origin:+.3f} s around image onset",
-                    file=sys.stderr,
-                )
-                return 2
-        path = write_png(
-            qimage_to_array(render_frame(data, t, size, opts, view, cache=cache)), args.export_png
-        )
-        print(f"wrote {path} (trial {trial_id} at {t - data.t0:.3f} s of {data.duration:.3f} s)")
-    if args.export_video:
-        try:
-            times = frame_times(data.t0, data.t1, args.fps, args.speed)
-        except ValueError as exc:
-            print(f"gazeread replay: {exc}", file=sys.stderr)
-            return 2
-        frames = (
-            qimage_to_array(render_frame(data, float(t), size, opts, view, cache=cache))
-            for t in times
-        )
-        n = write_video(frames, args.export_video, args.fps)
-        print(
-            f"wrote {args.export_video} ({n} frames, {n / args.fps:.1f} s at {args.fps:g} fps, trial {trial_id})"
-        )
-    del app
-    return 0
+
+
+def _renderer(data: Any, size: tuple[int, int], opts: Any, view: Any, cache: Any) -> Any:
+    from sessions.replay.canvas_widget import qimage_to_array, render_frame
+
+    def render(t: float) -> Any:
+        return qimage_to_array(render_frame(data, t, size, opts, view, cache=cache))
+
+    return render
+
+
+def _export_png(args: argparse.Namespace, data: Any, render: Any) -> None:
+    """One frame: at ``--at`` seconds from image onset, else at the image's offset."""
+    from sessions.replay.export import write_png
+
+    origin = data.t_onset if math.isfinite(data.t_onset) else data.t0
+    if args.at is None:
+        t = data.t_offset if math.isfinite(data.t_offset) else data.t1
+    else:
+        t = origin + args.at
+        if not data.t0 <= t <= data.t1:
+            raise _Refused(
+                f"--at {args.at} is outside trial {data.trial_id}, which runs from "
+                f"{data.t0 - origin:+.3f} s to {data.t1 - origin:+.3f} s around image onset"
+            )
+    path = write_png(render(t), args.export_png)
+    print(
+        f"wrote {path} (trial {data.trial_id} at {t - origin:+.3f} s from image onset; "
+        f"the trial runs {data.t0 - origin:+.3f} to {data.t1 - origin:+.3f} s)"
+    )
+
+
+def _export_video(args: argparse.Namespace, data: Any, render: Any) -> None:
+    from sessions.replay.export import frame_times, write_video
+
+    try:
+        times = frame_times(data.t0, data.t1, args.fps, args.speed)
+    except ValueError as exc:
+        raise _Refused(str(exc)) from None
+    n = write_video((render(float(t)) for t in times), args.export_video, args.fps)
+    print(
+        f"wrote {args.export_video} ({n} frames, {n / args.fps:.1f} s at {args.fps:g} fps, "
+        f"trial {data.trial_id})"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
