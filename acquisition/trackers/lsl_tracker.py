@@ -28,13 +28,13 @@ import numpy as np
 from acquisition.clock import ClockOffset, session_clock
 from acquisition.ring_buffer import RingBuffer
 from acquisition.samples import SampleFlag, empty_samples
-from acquisition.trackers._lsl_channels import (
+from acquisition.trackers.base import Availability, Tracker, TrackerError
+from acquisition.trackers.lsl_channels import (
     MAPPING_KEYS,
     ChannelMapping,
     map_channels,
     read_channel_metadata,
 )
-from acquisition.trackers.base import Availability, Tracker, TrackerError
 from acquisition.trackers.lsl_layouts import (
     GazeLayout,
     StreamView,

@@ -39,6 +39,10 @@ def _qc(name: str, alpha: int = 255) -> QColor:
     return QColor(*COLOURS[name], alpha)
 
 
+#: Status colours: fine, worth a look, a problem.
+_OK, _WARN, _BAD = "#4fd27a", "#ffc45c", "#ff5050"
+
+
 class ImageLoader(QObject):
     """Loads stimulus images off the GUI thread."""
 
@@ -275,6 +279,16 @@ class ConsoleWindow(QMainWindow):
         if s.image_path and s.image_path != self._asked:
             self._asked = s.image_path
             self._wantImage.emit(s.image_path)
+        self._refresh_note(s)
+        self.canvas.update()
+        self._refresh_streams(s)
+        self._refresh_signal(s)
+        self._refresh_trial(s)
+        self._refresh_checks(s)
+        self.marker_label.setText(f"Last marker: {s.last_marker}" if s.last_marker else "")
+
+    def _refresh_note(self, s: Any) -> None:
+        """The line over the canvas: what is missing, in the order it is needed."""
         if self.client.error is not None:
             self.canvas.note = f"LSL client stopped: {self.client.error!r} (restart the console)"
         elif not s.connected.get("Gaze"):
@@ -285,19 +299,22 @@ class ConsoleWindow(QMainWindow):
             self.canvas.note = "no image yet: the image appears at the next image onset"
         elif self.canvas.note.startswith(("waiting", "no image")):
             self.canvas.note = ""
-        self.canvas.update()
+
+    def _refresh_streams(self, s: Any) -> None:
         for kind, lab in self.stream_labels.items():
             name = s.connected.get(kind)
             lab.setText(
-                f"<span style='color:#4fd27a'>●</span> {name}"
+                f"<span style='color:{_OK}'>●</span> {name}"
                 if name
-                else "<span style='color:#ff5050'>●</span> not found"
+                else f"<span style='color:{_BAD}'>●</span> not found"
             )
-        ok, warn, bad = "#4fd27a", "#ffc45c", "#ff5050"
+
+    def _refresh_signal(self, s: Any) -> None:
+        """Rate, validity per eye, samples lost, time since the last sample."""
         if math.isfinite(s.rate_hz):
             nominal = s.nominal_rate_hz
             frac = s.rate_hz / nominal if math.isfinite(nominal) and nominal > 0 else 1.0
-            c = ok if frac > 0.95 else warn if frac > 0.8 else bad
+            c = _OK if frac > 0.95 else _WARN if frac > 0.8 else _BAD
             of = f" / {nominal:g}" if math.isfinite(nominal) else ""
             self.rate.setText(f"<span style='color:{c}'>{s.rate_hz:.0f}{of} Hz</span>")
         else:
@@ -305,17 +322,19 @@ class ConsoleWindow(QMainWindow):
         for eye, val in (("left", s.valid_left_percent), ("right", s.valid_right_percent)):
             bar = self.valid_bars[eye]
             bar.setValue(0 if not math.isfinite(val) else round(val))
-            c = ok if val >= 90 else warn if val >= 75 else bad
+            c = _OK if val >= 90 else _WARN if val >= 75 else _BAD
             bar.setStyleSheet(f"QProgressBar::chunk {{ background: {c}; }}")
         self.lost.setText(
-            f"<span style='color:{ok if s.samples_lost == 0 else bad}'>{s.samples_lost}</span>"
+            f"<span style='color:{_OK if s.samples_lost == 0 else _BAD}'>{s.samples_lost}</span>"
         )
         since = s.since_last_sample_s
         if math.isfinite(since):
-            c = ok if since < 0.1 else warn if since < 1.0 else bad
+            c = _OK if since < 0.1 else _WARN if since < 1.0 else _BAD
             self.since.setText(f"<span style='color:{c}'>{since * 1000:.0f} ms ago</span>")
         else:
-            self.since.setText(f"<span style='color:{bad}'>no data</span>")
+            self.since.setText(f"<span style='color:{_BAD}'>no data</span>")
+
+    def _refresh_trial(self, s: Any) -> None:
         if s.trial is not None:
             total = f" of {s.n_trials}" if s.n_trials else ""
             self.trial_label.setText(f"Trial {s.trial + 1}{total}")
@@ -332,15 +351,18 @@ class ConsoleWindow(QMainWindow):
             self.trial_bar.setValue(min(s.trials_done, s.n_trials))
             self.trial_bar.setFormat(f"{s.trials_done} / {s.n_trials} done")
         self.session_label.setText(f"Session: {s.session_status}")
+
+    def _refresh_checks(self, s: Any) -> None:
+        """The last calibration and drift check."""
         cal = s.calibration
         if cal is None:
             self.calib_label.setText("none yet")
         elif cal.get("state") == "calibrating":
-            self.calib_label.setText(f"<span style='color:{warn}'>calibrating…</span>")
+            self.calib_label.setText(f"<span style='color:{_WARN}'>calibrating…</span>")
         else:
             acc = cal.get("accuracy_deg")
             passed = cal.get("passed")
-            c = ok if passed else bad
+            c = _OK if passed else _BAD
             acc_t = f"{acc:.2f}°" if isinstance(acc, (int, float)) else "accuracy n/a"
             self.calib_label.setText(
                 f"<span style='color:{c}'>{acc_t} {'passed' if passed else 'NOT passed'}</span>"
@@ -352,7 +374,6 @@ class ConsoleWindow(QMainWindow):
             self.drift_label.setText(
                 f"Last drift check: {off_t}, {'passed' if d.get('passed') else 'failed'}"
             )
-        self.marker_label.setText(f"Last marker: {s.last_marker}" if s.last_marker else "")
 
     def closeEvent(self, event: Any) -> None:
         """Stop the refresh, the LSL threads and the image loader."""

@@ -14,7 +14,8 @@ import dataclasses
 import json
 import math
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,35 +31,29 @@ def gaze_columns(
 ) -> dict[str, int]:
     """Column index of each channel the console needs, from a stream's channel descriptions.
 
-    gazeread's own labels are used first; otherwise the XDF gaze meta-data (``type`` ScreenX /
-    ScreenY / Validity with ``eye`` left / right; a single unlabelled eye is shown for both);
-    a stream that describes nothing is read in gazeread's order
-    (:data:`acquisition.lsl_outlets.GAZE_CHANNELS`).
+    Read as the LSL tracker reads it (:func:`acquisition.trackers.lsl_channels.pick_from_metadata`:
+    XDF gaze meta-data, ``type`` ScreenX / ScreenY / Validity with ``eye``, or gazeread's own
+    labels); a stream with one eye only is shown for both; a stream that describes nothing is
+    read in gazeread's order (:data:`acquisition.lsl_outlets.GAZE_CHANNELS`).
     """
-    if all(n in labels for n in _NEEDED[:4]):
-        return {n: labels.index(n) for n in _NEEDED if n in labels}
-    types = [t.lower() for t in (types or [])]
-    eyes = [e.lower() for e in (eyes or [])]
-    if types and len(eyes) < len(types):
-        eyes += [""] * (len(types) - len(eyes))
+    from acquisition.trackers.lsl_channels import pick_from_metadata
 
-    def find(type_: str, eye: str) -> int | None:
-        for i, (t, e) in enumerate(zip(types, eyes, strict=False)):
-            if t == type_ and (e == eye or (eye == "" and e not in ("left", "right"))):
-                return i
-        return None
-
-    cols: dict[str, int] = {}
-    for eye in ("left", "right"):
-        for axis, type_ in (("x", "screenx"), ("y", "screeny")):
-            i = find(type_, eye)
-            if i is None:
-                i = find(type_, "")  # one (binocular average or monocular) gaze
-            if i is not None:
-                cols[f"{eye}_{axis}"] = i
-        v = find("validity", eye)
-        if v is not None:
-            cols[f"{eye}_valid"] = v
+    n = max(len(labels), len(types or []), len(eyes or []))
+    channels = [
+        {
+            "label": labels[i] if i < len(labels) else "",
+            "type": (types or [])[i] if i < len(types or []) else "",
+            "eye": (eyes or [])[i] if i < len(eyes or []) else "",
+        }
+        for i in range(n)
+    ]
+    picked = pick_from_metadata(channels)
+    for a, b in (("left", "right"), ("right", "left")):  # one eye only: shown for both
+        if f"{a}_x" in picked and f"{b}_x" not in picked and f"{b}_y" not in picked:
+            for field in ("x", "y", "valid"):
+                if f"{a}_{field}" in picked:
+                    picked[f"{b}_{field}"] = picked[f"{a}_{field}"]
+    cols = {k: i for k, i in picked.items() if k in _NEEDED}
     if all(k in cols for k in _NEEDED[:4]):
         return cols
     return {"left_x": 0, "left_y": 1, "right_x": 2, "right_y": 3, "left_valid": 6, "right_valid": 7}
@@ -236,47 +231,82 @@ class LiveState:
                 return
             ev = str(data.get("event", ""))
             self._last_marker = ev
-            if ev == "session_start":
-                self._reset_session()
-                self._n_trials = _int(data.get("n_trials"))
-                self._status = "running"
-                self._last_marker = ev
-            elif ev == "image_onset":
-                self._trial = _int(data.get("trial"))
-                self._image_path = data.get("image_path") or None
-                lay = data.get("layout")
-                self._layout = lay if isinstance(lay, dict) else None
-                self._image_visible = True
-                self._condition = str(data.get("condition") or "")
-                self._image_id = str(data.get("image_id") or "")
-                self._t_onset = float(t)
-                self._status = "running"
-            elif ev == "image_offset":
-                self._image_visible = False
-            elif ev == "trial_end":
-                self._done += 1
-            elif ev == "calibration_start":
-                self._calibration = {"state": "calibrating", "t": float(t)}
-            elif ev == "calibration":
-                self._calibration = {
-                    "state": "done",
-                    "accuracy_deg": data.get("accuracy_deg"),
-                    "passed": data.get("passed"),
-                    "t": float(t),
-                }
-            elif ev == "drift_check":
-                self._drift = {
-                    "passed": data.get("passed"),
-                    "offset_deg": data.get("offset_deg"),
-                    "t": float(t),
-                }
-            elif ev == "session_end":
-                self._status = f"ended ({data.get('status', 'finished')})"
-                self._image_visible = False
-            elif ev in ("pause", "break_start"):
-                self._status = "paused" if ev == "pause" else "break"
-            elif ev in ("pause_end", "break_end"):
-                self._status = "running"
+            handler = self._MARKERS.get(ev)
+            if handler is not None:
+                handler(self, float(t), data)
+
+    def _on_session_start(self, t: float, data: dict[str, Any]) -> None:
+        self._reset_session()
+        self._clear_fixations()
+        self._n_trials = _int(data.get("n_trials"))
+        self._status = "running"
+        self._last_marker = "session_start"
+
+    def _on_image_onset(self, t: float, data: dict[str, Any]) -> None:
+        """A new image: its fixations are numbered from 1, the last screen's are gone."""
+        self._clear_fixations()
+        self._trial = _int(data.get("trial"))
+        self._image_path = data.get("image_path") or None
+        lay = data.get("layout")
+        self._layout = lay if isinstance(lay, dict) else None
+        self._image_visible = True
+        self._condition = str(data.get("condition") or "")
+        self._image_id = str(data.get("image_id") or "")
+        self._t_onset = t
+        self._status = "running"
+
+    def _on_image_offset(self, t: float, data: dict[str, Any]) -> None:
+        self._image_visible = False
+        self._clear_fixations()  # the response screen shows no image: nothing to draw on
+
+    def _on_trial_end(self, t: float, data: dict[str, Any]) -> None:
+        self._done += 1
+
+    def _on_calibration_start(self, t: float, data: dict[str, Any]) -> None:
+        self._calibration = {"state": "calibrating", "t": t}
+
+    def _on_calibration(self, t: float, data: dict[str, Any]) -> None:
+        self._calibration = {
+            "state": "done",
+            "accuracy_deg": data.get("accuracy_deg"),
+            "passed": data.get("passed"),
+            "t": t,
+        }
+
+    def _on_drift_check(self, t: float, data: dict[str, Any]) -> None:
+        self._drift = {"passed": data.get("passed"), "offset_deg": data.get("offset_deg"), "t": t}
+
+    def _on_session_end(self, t: float, data: dict[str, Any]) -> None:
+        self._status = f"ended ({data.get('status', 'finished')})"
+        self._image_visible = False
+        self._trial = None
+        self._clear_fixations()
+
+    def _on_pause(self, t: float, data: dict[str, Any]) -> None:
+        self._status = "paused" if data.get("event") == "pause" else "break"
+
+    def _on_resume(self, t: float, data: dict[str, Any]) -> None:
+        self._status = "running"
+
+    _MARKERS: ClassVar[dict[str, Callable[[LiveState, float, dict[str, Any]], None]]] = {
+        "session_start": _on_session_start,
+        "image_onset": _on_image_onset,
+        "image_offset": _on_image_offset,
+        "trial_end": _on_trial_end,
+        "calibration_start": _on_calibration_start,
+        "calibration": _on_calibration,
+        "drift_check": _on_drift_check,
+        "session_end": _on_session_end,
+        "pause": _on_pause,
+        "break_start": _on_pause,
+        "pause_end": _on_resume,
+        "break_end": _on_resume,
+    }
+
+    def _clear_fixations(self) -> None:
+        self._fix_open.clear()
+        self._fix_done.clear()
+        self._fix_count = 0
 
     # ------------------------------------------------------------------ fixations
     def ingest_fixation(
@@ -287,6 +317,8 @@ class LiveState:
             if kind == "cancel":
                 self._fix_open.pop(fixation_id, None)
                 return
+            if self._connected["Markers"] and not self._image_visible:
+                return  # between images there is nothing to draw a fixation on
             if not (math.isfinite(x_px) and math.isfinite(y_px)):
                 return
             if kind == "end":

@@ -167,3 +167,32 @@ def test_rate_of_a_stream_younger_than_the_window() -> None:
     s.ingest_gaze(t, _chunk(t))
     assert s.snapshot(now=t[-1] + 0.002).rate_hz == pytest.approx(500.0, rel=0.01)
     assert math.isnan(s.snapshot(now=t[0] + 0.1).rate_hz)
+
+
+def test_each_image_starts_a_clean_overlay_numbered_from_one() -> None:
+    s = LiveState()
+    s.set_connected("Markers", "gazeread-x-markers")
+    s.ingest_marker(1.0, json.dumps({"event": "session_start", "n_trials": 2}))
+    s.ingest_fixation("end", 1, 10.0, 10.0, 200.0)  # on the drift-check screen: not drawn
+    assert s.snapshot(1.5).fixations == []
+    s.ingest_marker(2.0, json.dumps({"event": "image_onset", "trial": 0}))
+    for fid in (2, 3, 4):
+        s.ingest_fixation("end", fid, 100.0 * fid, 100.0, 250.0)
+    assert [f.number for f in s.snapshot(3.0).fixations] == [1, 2, 3]
+    s.ingest_marker(4.0, json.dumps({"event": "image_offset", "trial": 0}))
+    assert s.snapshot(4.1).fixations == []  # the response screen has no image to draw on
+    s.ingest_fixation("end", 5, 50.0, 50.0, 300.0)
+    assert s.snapshot(4.2).fixations == []
+    s.ingest_marker(5.0, json.dumps({"event": "image_onset", "trial": 1}))
+    s.ingest_fixation("start_confirmed", 6, 60.0, 60.0, 80.0)
+    assert [f.number for f in s.snapshot(5.5).fixations] == [1]  # per trial, not per session
+    s.ingest_marker(6.0, json.dumps({"event": "session_end", "status": "completed"}))
+    snap = s.snapshot(6.5)
+    assert snap.fixations == [] and snap.trial is None and not snap.image_visible
+    assert snap.session_status == "ended (completed)"
+
+
+def test_without_markers_every_fixation_is_drawn() -> None:
+    s = LiveState()
+    s.ingest_fixation("end", 1, 10.0, 10.0, 200.0)
+    assert len(s.snapshot(1.0).fixations) == 1

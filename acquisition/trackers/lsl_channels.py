@@ -16,7 +16,13 @@ import numpy as np
 
 from acquisition.trackers.base import TrackerError
 
-__all__ = ["MAPPING_KEYS", "ChannelMapping", "map_channels", "read_channel_metadata"]
+__all__ = [
+    "MAPPING_KEYS",
+    "ChannelMapping",
+    "map_channels",
+    "pick_from_metadata",
+    "read_channel_metadata",
+]
 
 #: Keys of an explicit ``mapping``: sample fields, eye-position components as ``*_eye_x/y/z``.
 MAPPING_KEYS: tuple[str, ...] = (
@@ -120,7 +126,7 @@ def map_channels(
     if mapping is not None:
         source, picked = "explicit", _pick_explicit(stream, labels, mapping)
     else:
-        source, picked = "metadata", _pick_from_metadata(channels)
+        source, picked = "metadata", pick_from_metadata(channels)
     if not any(f"{e}_x" in picked and f"{e}_y" in picked for e in ("left", "right")):
         raise TrackerError(
             f"lsl: cannot map the channels of stream {stream} to gaze: its channel labels are "
@@ -168,8 +174,12 @@ def _pick_explicit(
     return picked
 
 
-def _pick_from_metadata(channels: list[dict[str, str]]) -> dict[str, int]:
-    """``key -> channel index`` from XDF types and eyes (or gazeread's own labels)."""
+def pick_from_metadata(channels: list[dict[str, str]]) -> dict[str, int]:
+    """``key -> channel index`` from XDF types and eyes (or gazeread's own labels).
+
+    ``channels`` as :func:`read_channel_metadata` gives them (``label``, ``eye``, ``type``);
+    the one reading of a stream's description, for the tracker backend and the live console.
+    """
     picked: dict[str, int] = {}
     for i, c in enumerate(channels):
         typ = c["type"].replace(" ", "").lower()
