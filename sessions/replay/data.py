@@ -380,26 +380,7 @@ def load_trial(
 
     t_onset = math.nan if tr.get("t_onset") is None else float(tr["t_onset"])
     t_offset = math.nan if tr.get("t_offset") is None else float(tr["t_offset"])
-    t_start = tr.get("t_start")
-    t0 = float(t_start) if t_start is not None else t_onset
-    if t_start is None and not math.isnan(t_onset):
-        # no stored start: begin at the trial's fixation cross / drift check (within 30 s)
-        pre = store.first_trial_event_time(
-            trial_id, ("fixation_cross", "drift_check"), t_onset - _MAX_LEAD_S, t_onset
-        )
-        if pre is not None:
-            t0 = pre
-    resp = store.last_response_time(trial_id)
-    ends = [v for v in (resp, None if math.isnan(t_offset) else t_offset) if v is not None]
-    if math.isnan(t0):
-        raise ValueError(f"trial {trial_id} was never shown (status {tr.get('status')!r})")
-    if ends:
-        t1 = float(max(ends))
-    else:  # shown but never finished: up to the next trial's start or the last sample
-        nxt = store.next_trial_start(t0)
-        last = store.last_sample_time(t0)
-        t1 = nxt if nxt is not None else (last if last is not None else t0 + 1.0)
-    t1 = max(t1, t0 + 1e-3)
+    t0, t1, resp = _replay_range(store, tr, trial_id, t_onset, t_offset)
 
     cols = ("t", "left_x", "left_y", "right_x", "right_y", "left_valid", "right_valid")
     arr = store.sample_arrays(cols, t0, t1, include_end=True)
@@ -415,31 +396,8 @@ def load_trial(
         from sessions.metrics.quality import estimate_rate
 
         rate = estimate_rate(t)
-
-    fx_rows = [  # the one rule (sessions.run.fixation_trials): the trial's rows, as every export
-        f for f in store.trial_fixations(trial_id, t0, t1) if f.get("eye", "average") == "average"
-    ]
-    fix = np.zeros(len(fx_rows), dtype=FIX_DTYPE)
-    for i, f in enumerate(fx_rows):
-        fix[i] = (
-            f["t_start"],
-            f["t_end"],
-            np.nan if f.get("x_px") is None else f["x_px"],
-            np.nan if f.get("y_px") is None else f["y_px"],
-            f["duration_ms"],
-            np.nan if f.get("image_x") is None else f["image_x"],
-            np.nan if f.get("image_y") is None else f["image_y"],
-        )
-    fix = fix[np.isfinite(fix["x"]) & np.isfinite(fix["y"])]
-
-    events: list[TimelineEvent] = []
-    for t_ev, kind, message in store.events_between(t0, t1):
-        label = kind.replace("_", " ") + (f": {message}" if message else "")
-        events.append(TimelineEvent(t_ev, event_category(kind), label))
-    if resp is not None and not any(e.category == "answer" for e in events):
-        events.append(TimelineEvent(float(resp), "answer", "response"))
-    events.sort(key=lambda e: e.t)
-
+    fix = _fixation_array(store.trial_fixations(trial_id, t0, t1))
+    events = _timeline_events(store, t0, t1, resp)
     image, err = _load_pixels(summary.image_path) if with_image else (None, None)
     if image is not None and (image.shape[1], image.shape[0]) != (
         layout.image_width,
@@ -470,3 +428,67 @@ def load_trial(
         px_per_degree=ppd,
         layout_known=layout_known,
     )
+
+
+def _replay_range(
+    store: SessionReader, tr: dict[str, Any], trial_id: int, t_onset: float, t_offset: float
+) -> tuple[float, float, float | None]:
+    """``(t0, t1, response time)`` of the trial's replay.
+
+    From the trial's start (drift check / fixation cross, else its image onset) to its response
+    (else its image offset, else the next trial's start or the last sample).
+    """
+    t_start = tr.get("t_start")
+    t0 = float(t_start) if t_start is not None else t_onset
+    if t_start is None and not math.isnan(t_onset):
+        # no stored start: begin at the trial's fixation cross / drift check (within 30 s)
+        pre = store.first_trial_event_time(
+            trial_id, ("fixation_cross", "drift_check"), t_onset - _MAX_LEAD_S, t_onset
+        )
+        if pre is not None:
+            t0 = pre
+    if math.isnan(t0):
+        raise ValueError(f"trial {trial_id} was never shown (status {tr.get('status')!r})")
+    resp = store.last_response_time(trial_id)
+    ends = [v for v in (resp, None if math.isnan(t_offset) else t_offset) if v is not None]
+    if ends:
+        t1 = float(max(ends))
+    else:  # shown but never finished: up to the next trial's start or the last sample
+        nxt = store.next_trial_start(t0)
+        last = store.last_sample_time(t0)
+        t1 = nxt if nxt is not None else (last if last is not None else t0 + 1.0)
+    return t0, max(t1, t0 + 1e-3), resp
+
+
+def _fixation_array(rows: list[dict[str, Any]]) -> np.ndarray:
+    """The trial's fixation rows as a :data:`FIX_DTYPE` array (rows without a position left out).
+
+    The rows are the trial's by the one rule (:mod:`sessions.run.fixation_trials`), as every
+    export reads them.
+    """
+    fx_rows = [f for f in rows if f.get("eye", "average") == "average"]
+    fix = np.zeros(len(fx_rows), dtype=FIX_DTYPE)
+    for i, f in enumerate(fx_rows):
+        fix[i] = (
+            f["t_start"],
+            f["t_end"],
+            np.nan if f.get("x_px") is None else f["x_px"],
+            np.nan if f.get("y_px") is None else f["y_px"],
+            f["duration_ms"],
+            np.nan if f.get("image_x") is None else f["image_x"],
+            np.nan if f.get("image_y") is None else f["image_y"],
+        )
+    return fix[np.isfinite(fix["x"]) & np.isfinite(fix["y"])]
+
+
+def _timeline_events(
+    store: SessionReader, t0: float, t1: float, resp: float | None
+) -> list[TimelineEvent]:
+    events: list[TimelineEvent] = []
+    for t_ev, kind, message in store.events_between(t0, t1):
+        label = kind.replace("_", " ") + (f": {message}" if message else "")
+        events.append(TimelineEvent(t_ev, event_category(kind), label))
+    if resp is not None and not any(e.category == "answer" for e in events):
+        events.append(TimelineEvent(float(resp), "answer", "response"))
+    events.sort(key=lambda e: e.t)
+    return events
