@@ -412,9 +412,6 @@ class SessionRunner:
     # ------------------------------------------------------------------ main
     def run(self) -> RunResult:
         """Run the session to its end; never leaves the window or threads behind."""
-        from experiment_protocols.presenter_screen import Presenter
-        from sessions.run.pipeline import Pipeline
-
         cfg = self.cfg
         store, trials, done = self._open_store()
         self.store = store
@@ -425,98 +422,9 @@ class SessionRunner:
         status, message = "aborted", ""
         problems: list[str] = []
         try:
-            from stimuli.preload import ImagePreloader
-
-            geometry = cfg.geometry
-            opts = options_with_screen(cfg.tracker, dict(cfg.tracker_options), geometry)
-            # a pseudonymous uid, never the participant label, names the streams (privacy)
-            uid = store.session_uid() or "unknown"
-            ident = f"gazeread-{uid}"
-            if cfg.lsl:
-                cfg.log(
-                    f"LSL streams: source_id {ident}-gaze, -markers, -fixations (scope "
-                    f"{cfg.lsl_scope}); follow them with: gazeread console --source {uid}"
-                )
-            try:  # the tracker first: a device problem ends the run before any window opens
-                self.pipeline = Pipeline(
-                    cfg.tracker,
-                    store,
-                    geometry,
-                    source_id=ident,
-                    tracker_options=opts,
-                    lsl=cfg.lsl,
-                    rate_hz=cfg.rate_hz,
-                    stall_s=self.protocol.tracker.outage_limit_s,
-                )
-            except (TrackerError, StoreError, TypeError, ValueError) as exc:
-                raise SessionAbort(f"tracker {cfg.tracker!r} could not be set up: {exc}") from exc
-            self.presenter = Presenter(
-                geometry, fullscreen=cfg.fullscreen, background=self.protocol.display.background
-            )
-            if self.presenter.size != (geometry.width_px, geometry.height_px):
-                w, h = self.presenter.size
-                raise SessionAbort(
-                    f"the window opened at {w}x{h} px but the session geometry says "
-                    f"{geometry.width_px}x{geometry.height_px} (--screen): run again with "
-                    f"--screen {w}x{h} so that gaze, fixations and image positions agree"
-                )
-            d = self.protocol.display
-            self.preloader = ImagePreloader(
-                self.presenter.size,
-                fit_options={"integer_scaling": d.integer_scaling, "margin_px": d.margin_px},
-            )
-            store.update_session(tracker_json=self.pipeline.tracker.info.to_dict())
-            self.pipeline.start()
-            if self.schedule is None:
-                raise RuntimeError("no schedule")
-            sched = Schedule(
-                tuple(trials),
-                self.schedule.seed,
-                self.schedule.block_order,
-                self.schedule.participant_number,
-            )
-            self.sm = SessionStateMachine(self.protocol, sched, done, resumed=cfg.resume)
-            for idx, n in self._stored_attempts.items():
-                if n > 0:
-                    self.sm.trial_attempts[idx] = n - 1  # the next showing gets attempt n
-            self._preload(self._upcoming(0))
-            self._preload(self._upcoming(1))
-            self.presenter.on_frame = self._check
-            off = self.presenter.offset
-            store.add_clock_offset(off.t_session, "psychopy", off.offset_s, off.uncertainty_s)
-            self._marker(
-                session_clock(),
-                "session_start",
-                None,
-                study=self.protocol.study,
-                n_trials=len(trials),
-                resumed=cfg.resume,
-                session_uid=store.session_uid(),
-            )
-            handlers: dict[State, Callable[[Step], None]] = {
-                State.WELCOME: self._welcome,
-                State.CALIBRATE: self._calibrate,
-                State.BREAK: self._break,
-                State.INSTRUCTIONS: self._instructions,
-                State.PRE_TRIAL: self._pre_trial,
-                State.IMAGE: self._show_image,
-                State.RESPONSE: self._response,
-                State.ITI: self._iti,
-                State.PAUSED: self._paused,
-            }
-            while not self.sm.finished:
-                step = self.sm.step
-                handlers[step.state](step)
-            if self.sm.state is State.DONE:
-                status, message = "completed", "all trials complete"
-                self.presenter.show_text(
-                    "Thank you",
-                    "The session is complete. Everything is saved.",
-                    "",
-                    timeout_s=1.0 if cfg.auto_respond else 4.0,
-                )
-            else:
-                status, message = "ended", "ended by the operator from the pause menu (saved)"
+            self._open_devices(store)
+            self._start(store, trials, done)
+            status, message = self._loop()
         except SessionAbort as exc:
             status, message = "aborted", str(exc)
             cfg.log(f"gazeread: session stopped: {exc}")
@@ -537,6 +445,112 @@ class SessionRunner:
         if status == "interrupted":
             signal_exit = self.interrupted_by.exit_code if self.interrupted_by else 130
         return RunResult(folder, status, len(trials), n_done, message, problems, signal_exit)
+
+    def _open_devices(self, store: SessionStore) -> None:
+        """Open the tracker, the window and the image preloader.
+
+        The tracker first: a device problem ends the run before any window opens.
+        """
+        from experiment_protocols.presenter_screen import Presenter
+        from sessions.run.pipeline import Pipeline
+        from stimuli.preload import ImagePreloader
+
+        cfg, geometry = self.cfg, self.cfg.geometry
+        opts = options_with_screen(cfg.tracker, dict(cfg.tracker_options), geometry)
+        # a pseudonymous uid, never the participant label, names the streams (privacy)
+        uid = store.session_uid() or "unknown"
+        ident = f"gazeread-{uid}"
+        if cfg.lsl:
+            cfg.log(
+                f"LSL streams: source_id {ident}-gaze, -markers, -fixations (scope "
+                f"{cfg.lsl_scope}); follow them with: gazeread console --source {uid}"
+            )
+        try:
+            self.pipeline = Pipeline(
+                cfg.tracker,
+                store,
+                geometry,
+                source_id=ident,
+                tracker_options=opts,
+                lsl=cfg.lsl,
+                rate_hz=cfg.rate_hz,
+                stall_s=self.protocol.tracker.outage_limit_s,
+            )
+        except (TrackerError, StoreError, TypeError, ValueError) as exc:
+            raise SessionAbort(f"tracker {cfg.tracker!r} could not be set up: {exc}") from exc
+        self.presenter = Presenter(
+            geometry, fullscreen=cfg.fullscreen, background=self.protocol.display.background
+        )
+        if self.presenter.size != (geometry.width_px, geometry.height_px):
+            w, h = self.presenter.size
+            raise SessionAbort(
+                f"the window opened at {w}x{h} px but the session geometry says "
+                f"{geometry.width_px}x{geometry.height_px} (--screen): run again with "
+                f"--screen {w}x{h} so that gaze, fixations and image positions agree"
+            )
+        d = self.protocol.display
+        self.preloader = ImagePreloader(
+            self.presenter.size,
+            fit_options={"integer_scaling": d.integer_scaling, "margin_px": d.margin_px},
+        )
+
+    def _start(self, store: SessionStore, trials: list[PlannedTrial], done: set[int]) -> None:
+        """Start recording, build the state machine, preload, say ``session_start``."""
+        store.update_session(tracker_json=self.pipeline.tracker.info.to_dict())
+        self.pipeline.start()
+        if self.schedule is None:
+            raise RuntimeError("no schedule")
+        sched = Schedule(
+            tuple(trials),
+            self.schedule.seed,
+            self.schedule.block_order,
+            self.schedule.participant_number,
+        )
+        self.sm = SessionStateMachine(self.protocol, sched, done, resumed=self.cfg.resume)
+        for idx, n in self._stored_attempts.items():
+            if n > 0:
+                self.sm.trial_attempts[idx] = n - 1  # the next showing gets attempt n
+        self._preload(self._upcoming(0))
+        self._preload(self._upcoming(1))
+        self.presenter.on_frame = self._check
+        off = self.presenter.offset
+        store.add_clock_offset(off.t_session, "psychopy", off.offset_s, off.uncertainty_s)
+        self._marker(
+            session_clock(),
+            "session_start",
+            None,
+            study=self.protocol.study,
+            n_trials=len(trials),
+            resumed=self.cfg.resume,
+            session_uid=store.session_uid(),
+        )
+
+    def _loop(self) -> tuple[str, str]:
+        """Hand each step of the state machine to its state's handler; ``(status, message)``."""
+        assert self.sm is not None  # built by _start
+        handlers: dict[State, Callable[[Step], None]] = {
+            State.WELCOME: self._welcome,
+            State.CALIBRATE: self._calibrate,
+            State.BREAK: self._break,
+            State.INSTRUCTIONS: self._instructions,
+            State.PRE_TRIAL: self._pre_trial,
+            State.IMAGE: self._show_image,
+            State.RESPONSE: self._response,
+            State.ITI: self._iti,
+            State.PAUSED: self._paused,
+        }
+        while not self.sm.finished:
+            step = self.sm.step
+            handlers[step.state](step)
+        if self.sm.state is not State.DONE:
+            return "ended", "ended by the operator from the pause menu (saved)"
+        self.presenter.show_text(
+            "Thank you",
+            "The session is complete. Everything is saved.",
+            "",
+            timeout_s=1.0 if self.cfg.auto_respond else 4.0,
+        )
+        return "completed", "all trials complete"
 
     def _close_answered(self, store: SessionStore, n_trials: int) -> RunResult:
         """Close a resumed session whose every trial was answered before it stopped.
