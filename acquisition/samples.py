@@ -38,11 +38,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 __all__ = [
+    "GAP_PERIODS",
     "SAMPLE_COLUMNS",
     "SAMPLE_DTYPE",
     "SampleFlag",
     "empty_samples",
     "estimate_rate_hz",
+    "gaps",
+    "missing_in_gaps",
     "rows_to_samples",
     "sample_fields",
 ]
@@ -177,3 +180,18 @@ def estimate_rate_hz(t: ArrayLike, *, default: float = math.nan) -> float:
     d = np.diff(ta)
     d = d[d > 0]
     return float(1.0 / np.median(d)) if d.size else float(default)
+
+
+#: The gap rule, in one place: an interval between consecutive samples longer than this many
+#: nominal periods is a gap (the tracker's flag, the data-quality counts and replay use it).
+GAP_PERIODS = 1.5
+
+
+def gaps(intervals: np.ndarray, period: float) -> np.ndarray:
+    """Which ``intervals`` (same unit as ``period``) are gaps: longer than 1.5 periods."""
+    return np.asarray(intervals) > GAP_PERIODS * period
+
+
+def missing_in_gaps(intervals: np.ndarray, period: float) -> np.ndarray:
+    """Samples dropped in each interval: ``round(interval / period) - 1`` (0 for none)."""
+    return np.maximum(np.rint(np.asarray(intervals, dtype=float) / period) - 1.0, 0.0)

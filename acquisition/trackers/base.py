@@ -21,7 +21,7 @@ import numpy as np
 from acquisition.affinity import acquisition_thread
 from acquisition.clock import ClockOffset, session_clock
 from acquisition.ring_buffer import RingBuffer
-from acquisition.samples import SampleFlag
+from acquisition.samples import SampleFlag, gaps, missing_in_gaps
 
 __all__ = [
     "Availability",
@@ -309,16 +309,16 @@ class Tracker(abc.ABC):
         self._last_device_ts = int(ts[-1])
         if prev is None:
             d = np.diff(ts)
-            idx = np.nonzero(d > 1.5 * period_us)[0] + 1
-            gaps = d[idx - 1]
+            idx = np.nonzero(gaps(d, period_us))[0] + 1
+            gap_us = d[idx - 1]
         else:
             d = np.diff(ts, prepend=prev)
-            idx = np.nonzero(d > 1.5 * period_us)[0]
-            gaps = d[idx]
+            idx = np.nonzero(gaps(d, period_us))[0]
+            gap_us = d[idx]
         if len(idx):
             rows["flags"][idx] |= np.uint32(SampleFlag.AFTER_GAP)
-            for i, g in zip(idx, gaps, strict=True):
-                missing = round(float(g) / period_us) - 1
+            for i, g, m in zip(idx, gap_us, missing_in_gaps(gap_us, period_us), strict=True):
+                missing = int(m)
                 self.post_event(
                     "samples_dropped",
                     f"{missing} sample(s) missing before device_ts {int(ts[i])}",

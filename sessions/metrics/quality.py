@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from acquisition.samples import estimate_rate_hz
+from acquisition.samples import estimate_rate_hz, missing_in_gaps
+from acquisition.samples import gaps as gaps_of
 
 __all__ = [
     "QualityThresholds",
@@ -197,7 +198,7 @@ def sample_stats(
     dev_total: int | None = None
     if n > 1 and math.isfinite(rate):
         d = np.diff(ta)
-        big = d > 1.5 / rate
+        big = gaps_of(d, 1.0 / rate)
         in_pause = np.zeros(d.shape, dtype=bool)
         for last_t, t_resume in pauses:
             in_pause |= big & (ta[:-1] <= t_resume) & (ta[1:] >= last_t)
@@ -205,7 +206,7 @@ def sample_stats(
         paused = float(d[in_pause].sum())
         gap = big & ~in_pause
         gaps = int(gap.sum())
-        per_gap = np.where(gap, np.rint(d * rate) - 1, 0.0)
+        per_gap = np.where(gap, missing_in_gaps(d, 1.0 / rate), 0.0)
         if device_drops is not None:
             dev = [(tt, c) for tt, c in device_drops if ta[0] < tt <= ta[-1] + 0.5 / rate]
             dev_total = int(sum(c for _, c in dev))

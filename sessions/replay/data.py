@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from acquisition.samples import gaps
 from sessions.store import SessionReader
 from stimuli.layout import ImageLayout, fit_image
 
@@ -292,11 +293,11 @@ def trial_quality(
 
 # ---------------------------------------------------------------------------- spans
 def dropped_spans(t: NDArray[np.float64], rate_hz: float) -> NDArray[np.float64]:
-    """``(k, 2)`` time spans between consecutive samples more than 1.5 periods apart."""
+    """``(k, 2)`` time spans of the gaps (:func:`acquisition.samples.gaps`) between samples."""
     if t.size < 2 or not (rate_hz > 0 and math.isfinite(rate_hz)):
         return np.empty((0, 2))
     d = np.diff(t)
-    idx = np.nonzero(d > 1.5 / rate_hz)[0]
+    idx = np.nonzero(gaps(d, 1.0 / rate_hz))[0]
     return np.column_stack((t[idx], t[idx + 1])) if idx.size else np.empty((0, 2))
 
 
