@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sessions.commands.run import add_lsl_scope
+from sessions.commands.run import add_session_outputs
 from sessions.run.display import virtual_display
 
 __all__ = ["HELP", "add_arguments", "run"]
@@ -23,12 +23,6 @@ _SCREEN = (1280, 800)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``gazeread demo``."""
-    parser.add_argument(
-        "--out",
-        default="gazeread-sessions",
-        metavar="DIR",
-        help="sessions root folder (default ./gazeread-sessions)",
-    )
     parser.add_argument(
         "--participant",
         default=None,
@@ -51,10 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fullscreen", action="store_true", help="full screen instead of a 1280x800 window"
     )
-    parser.add_argument(
-        "--no-lsl", dest="lsl", action="store_false", help="do not open LSL outlets"
-    )
-    add_lsl_scope(parser)
+    add_session_outputs(parser)
 
 
 def _demo_stimuli(folder: Path, seed: int) -> Path:

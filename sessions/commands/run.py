@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 __all__ = [
     "HELP",
     "add_arguments",
-    "add_lsl_scope",
+    "add_session_outputs",
     "lsl_scope_for",
     "parse_options",
     "parse_size",
@@ -61,8 +61,24 @@ def parse_options(items: list[str]) -> dict[str, object]:
     return out
 
 
-def add_lsl_scope(parser: argparse.ArgumentParser) -> None:
-    """``--lsl-scope``: who can find the session's LSL streams (docs/privacy.md)."""
+def add_session_outputs(parser: argparse.ArgumentParser) -> None:
+    """Where a session goes, the same for ``run`` and ``demo``.
+
+    ``--out``, ``--no-lsl`` and ``--lsl-scope`` (who can find the session's LSL streams,
+    docs/privacy.md).
+    """
+    parser.add_argument(
+        "--out",
+        default="gazeread-sessions",
+        metavar="DIR",
+        help="sessions root folder (default ./gazeread-sessions)",
+    )
+    parser.add_argument(
+        "--no-lsl",
+        dest="lsl",
+        action="store_false",
+        help="do not open the LSL Gaze/Markers/Fixations outlets",
+    )
     parser.add_argument(
         "--lsl-scope",
         choices=("network", "local"),
@@ -107,12 +123,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--session", type=int, default=1, metavar="N", help="session number (default 1)"
-    )
-    parser.add_argument(
-        "--out",
-        default="gazeread-sessions",
-        metavar="DIR",
-        help="sessions root folder (default ./gazeread-sessions)",
     )
     parser.add_argument(
         "--resume",
@@ -172,13 +182,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="backend option, repeatable (e.g. name=MyGaze for lsl, path=SESSION for replay)",
     )
-    parser.add_argument(
-        "--no-lsl",
-        dest="lsl",
-        action="store_false",
-        help="do not open the LSL Gaze/Markers/Fixations outlets",
-    )
-    add_lsl_scope(parser)
+    add_session_outputs(parser)
 
 
 def run(args: argparse.Namespace) -> int:
