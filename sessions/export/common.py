@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -31,6 +31,7 @@ __all__ = [
     "average_gaze",
     "bids_label",
     "display_window",
+    "export_readings",
     "iter_readings",
     "load_session",
     "reading_name",
@@ -38,6 +39,7 @@ __all__ = [
 
 #: Called once per finished unit of work with a short description.
 Progress = Callable[[str], None]
+T = TypeVar("T")
 
 
 class ExportError(RuntimeError):
@@ -198,3 +200,28 @@ def average_gaze(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     _, x, y = average_eyes_px(samples, _UNIT_SCREEN)
     return x, y
+
+
+def export_readings(
+    store: SessionReader,
+    out: str | Path,
+    write: Callable[[Reading, Path], T],
+    progress: Progress | None = None,
+) -> list[T]:
+    """Write every reading of one session below ``out/<study>/sub-<p>_ses-<n>/<reading>/``.
+
+    ``write(reading, folder)`` writes one reading's files (the folder exists) and returns what
+    the caller collects; ``progress(name)`` is called after each.
+    """
+    out = Path(out)
+    data = load_session(store)
+    info = data.info
+    base = out / str(info["study"]) / f"sub-{info['participant']}_ses-{info['session_number']}"
+    results = []
+    for r in iter_readings(store, data):
+        folder = base / r.name
+        folder.mkdir(parents=True, exist_ok=True)
+        results.append(write(r, folder))
+        if progress:
+            progress(r.name)
+    return results

@@ -34,8 +34,7 @@ from sessions.export.common import (
     Reading,
     average_gaze,
     display_window,
-    iter_readings,
-    load_session,
+    export_readings,
 )
 from sessions.metrics.maps import (
     fixation_count_map,
@@ -228,18 +227,12 @@ def export_gazevalm(
     store: SessionReader, out: str | Path, progress: Progress | None = None
 ) -> list[dict[str, Any]]:
     """Export every reading of one session; returns the ``readings.csv`` rows."""
-    out = Path(out)
-    data = load_session(store)
-    info = data.info
-    base = out / str(info["study"]) / f"sub-{info['participant']}_ses-{info['session_number']}"
-    rows = []
-    for r in iter_readings(store, data):
-        folder = base / r.name
-        fx = export_reading(r, folder)
-        rows.append(reading_row(r, str(folder.relative_to(out)), fx))
-        if progress:
-            progress(r.name)
-    return rows
+    root = Path(out)
+
+    def write(r: Reading, folder: Path) -> dict[str, Any]:
+        return reading_row(r, str(folder.relative_to(root)), export_reading(r, folder))
+
+    return export_readings(store, root, write, progress)
 
 
 def write_readings_table(out: str | Path, rows: list[dict[str, Any]]) -> Path:

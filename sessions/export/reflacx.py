@@ -27,8 +27,7 @@ from sessions.export.common import (
     Reading,
     average_gaze,
     display_window,
-    iter_readings,
-    load_session,
+    export_readings,
 )
 from sessions.store import SessionReader
 
@@ -148,18 +147,11 @@ def export_reflacx(
     store: SessionReader, out: str | Path, progress: Progress | None = None
 ) -> list[Path]:
     """Export every reading of one session; returns the folders written."""
-    out = Path(out)
-    data = load_session(store)
-    info = data.info
-    base = out / str(info["study"]) / f"sub-{info['participant']}_ses-{info['session_number']}"
-    folders = []
-    for r in iter_readings(store, data):
-        folder = base / r.name
-        folder.mkdir(parents=True, exist_ok=True)
+
+    def write(r: Reading, folder: Path) -> Path:
         fixations, gaze = reading_tables(r)
         fixations.to_csv(folder / "fixations.csv", index=False, na_rep="")
         gaze.to_csv(folder / "gaze.csv", index=False, na_rep="", float_format="%.6g")
-        folders.append(folder)
-        if progress:
-            progress(r.name)
-    return folders
+        return folder
+
+    return export_readings(store, out, write, progress)
