@@ -10,7 +10,6 @@ between points and shrinks on arrival (sizes in degrees, from the screen geometr
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -336,7 +335,3 @@ def run_calibration(
         win.color = before  # the window's own background, not a fixed grey
         core.wait(0.0)
 
-
-def settings_with(settings: CalibrationSettings, **changes: Any) -> CalibrationSettings:
-    """A copy of ``settings`` with fields changed (convenience for callers)."""
-    return dataclasses.replace(settings, **changes)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from sessions.commands.tables import render_table
 from sessions.metrics.quality import (
     QualityThresholds,
     device_drops_from_events,
@@ -247,15 +248,24 @@ def format_report(rep: dict[str, Any]) -> str:
     ]
     for c in rep["calibrations"]:
         lines.append(f"  {_calibration_line(c)}")
-    lines.append("  trial  condition     status    resp  samples  eff.Hz  dropped  valid L/R %")
-    for tr in rep["trials"]:
-        st = tr["stats"] or {}
-        lines.append(
-            f"  {tr['number']:>5}  {tr['condition'][:12]:<12}  {tr['status']:<8}  {tr['responses']:>4}  "
-            f"{st.get('samples', 0):>7}  {_f(st.get('effective_rate_hz')):>6}  "
-            f"{st.get('dropped_samples', 0):>7}  {_f(st.get('validity_left_percent'))}/"
-            f"{_f(st.get('validity_right_percent'))}"
+    lines.append(
+        render_table(
+            [("trial", "right"), ("condition", "left"), ("status", "left"), ("resp", "right"),
+             ("samples", "right"), ("eff.Hz", "right"), ("dropped", "right"),
+             ("valid L/R %", "right")],
+            (
+                (
+                    tr["number"], tr["condition"][:12], tr["status"], tr["responses"],
+                    (tr["stats"] or {}).get("samples", 0),
+                    _f((tr["stats"] or {}).get("effective_rate_hz")),
+                    (tr["stats"] or {}).get("dropped_samples", 0),
+                    f"{_f((tr['stats'] or {}).get('validity_left_percent'))}/"
+                    f"{_f((tr['stats'] or {}).get('validity_right_percent'))}",
+                )
+                for tr in rep["trials"]
+            ),
         )
+    )  # fmt: skip
     for w in rep["warnings"]:
         lines.append(f"  warning: {w}")
     for p in rep["problems"]:

@@ -21,23 +21,34 @@ def summarise_session(folder: Path) -> dict[str, Any]:
 
 def print_summary(s: dict[str, Any]) -> None:
     """Print the summary (stdout) and the commands to look at the session."""
-    print("\nRecorded:")
-    print(f"  trials      {s['trials_complete']} of {s['trials_total']} complete")
-    print(f"  samples     {s['samples']:,} ({s['recorded_s']:.1f} s of gaze)")
-    print(
-        f"  fixations   {s['fixations_in_trials']} on images (mean {s['mean_fixation_ms']:.0f} ms), {s['fixations']} in all"
-    )
+    from sessions.commands.tables import render_table
+
+    rows: list[tuple[str, str]] = [
+        ("trials", f"{s['trials_complete']} of {s['trials_total']} complete"),
+        ("samples", f"{s['samples']:,} ({s['recorded_s']:.1f} s of gaze)"),
+        (
+            "fixations",
+            f"{s['fixations_in_trials']} on images (mean {s['mean_fixation_ms']:.0f} ms), "
+            f"{s['fixations']} in all",
+        ),
+    ]
     for cond, a in s["answers"].items():
         extra = ""
         if a["correct_authenticity"] is not None:
             extra = f", {a['correct_authenticity']} of {a['n']} judged correctly"
-        print(
-            f"  answers     {cond}: {a['n']}{extra}, mean confidence {a['mean_confidence'] or 0:.1f}, mean time from onset to answer {a['mean_rt_s'] or 0:.1f} s"
+        rows.append(
+            (
+                "answers",
+                f"{cond}: {a['n']}{extra}, mean confidence {a['mean_confidence'] or 0:.1f}, "
+                f"mean time from onset to answer {a['mean_rt_s'] or 0:.1f} s",
+            )
         )
     for kind, c in s["calibrations"].items():
         acc = c["mean_accuracy_deg"]
-        print(f"  {kind:<11} {c['n']}" + (f" (mean {acc:.2f} deg)" if acc is not None else ""))
-    print(f"  frames      {s['frames']} image frames, {s['dropped_frames']} dropped")
+        rows.append((kind, f"{c['n']}" + (f" (mean {acc:.2f} deg)" if acc is not None else "")))
+    rows.append(("frames", f"{s['frames']} image frames, {s['dropped_frames']} dropped"))
+    print("\nRecorded:")
+    print(render_table([("", "left"), ("", "left")], rows, header=False))
     print("\nReplay it:")
     print(f"  gazeread replay {s['folder']}")
     print(f"  gazeread check {s['folder']}")

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from acquisition.trackers import TrackerError, tracker_class, tracker_names
+from sessions.commands.tables import render_table
 
 HELP = "list the eye trackers usable on this machine, and why others are not"
 
@@ -20,10 +21,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds to look for LSL gaze streams on the network (default 2)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--layouts",
+        action="store_true",
+        help="list the LSL stream layouts gazeread reads (vendor apps) instead of probing",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Probe every backend and print a table (or JSON)."""
+    if args.layouts:
+        return _print_layouts(args.json)
     report: dict[str, dict[str, object]] = {}
     for name in tracker_names():
         try:
@@ -53,15 +61,27 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    width = max(len(n) for n in report)
+    rows = []
     for name, entry in report.items():
-        mark = "yes" if entry["available"] else "no "
-        print(f"{name:<{width}}  {mark}  {entry['reason']}")
+        rows.append((name, "yes" if entry["available"] else "no", entry["reason"]))
         devices = entry.get("devices")
         if isinstance(devices, list) and not devices and entry["available"]:
-            print(
-                f"{'':<{width}}       - no {name} device or stream found within {args.lsl_timeout:g} s"
+            rows.append(
+                ("", "", f"- no {name} device or stream found within {args.lsl_timeout:g} s")
             )
         for dev in devices if isinstance(devices, list) else []:
-            print(f"{'':<{width}}       - {dev}")
+            rows.append(("", "", f"- {dev}"))
+    print(render_table([("tracker", "left"), ("usable", "left"), ("why", "left")], rows))
+    return 0
+
+
+def _print_layouts(as_json: bool) -> int:
+    from acquisition.trackers.lsl_layouts import layout_table
+
+    table = layout_table()
+    if as_json:
+        print(json.dumps(table, indent=2))
+        return 0
+    keys = list(table[0]) if table else []
+    print(render_table([(k, "left") for k in keys], ([row[k] for k in keys] for row in table)))
     return 0

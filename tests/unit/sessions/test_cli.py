@@ -67,3 +67,27 @@ def test_trackers_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["trackers", "--lsl-timeout", "0.2"]) == 0
     out = capsys.readouterr().out
     assert "simulated" in out and "tobii" in out
+
+
+def test_trackers_layouts_lists_the_vendor_apps(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["trackers", "--layouts"]) == 0
+    out = capsys.readouterr().out
+    assert "app-tobiipro" in out and "app-eyelink" in out and "pupil-companion" in out
+    assert main(["trackers", "--layouts", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["layout"] for r in rows} >= {"app-tobiipro", "app-eyelink", "xdf"}
+
+
+def test_tables_are_plain_text_off_a_terminal() -> None:
+    import io
+
+    from sessions.commands.tables import render_table
+
+    text = render_table([("trial", "right"), ("status", "left")], [(1, "complete"), (12, "")],
+                        file=io.StringIO())  # fmt: skip
+    lines = text.splitlines()
+    assert lines[0].split() == ["trial", "status"]
+    assert lines[1].split() == ["1", "complete"] and lines[2].split() == ["12"]
+    assert "\x1b[" not in text and "─" not in text
+    # right-justified numbers end in the same column
+    assert lines[1].index("1") + 1 == lines[2].index("12") + 2
