@@ -19,11 +19,15 @@ with that reason, never silently absent.
   callback from another thread (skips where ``tobii_research`` is not importable).
 - ``replay`` (STORE): a synthetic recorded session streamed live again; its recording has
   4 samples missing every 100, so waiting replays a gap.
+- ``mouse``: the real X11 pointer (the display pytest-xvfb provides) polled at 250 Hz; the gap
+  is a pointer read that stalls for 60 ms, as a busy X server would (skipped, saying why,
+  without a display or python-xlib).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -37,7 +41,7 @@ from acquisition.trackers import Tracker, TrackerError, tracker_class
 from tests.support.lsl_outlets import PacedPusher, make_outlet, unique_id
 
 #: Backends the contract runs against; each needs a ``contract_<name>`` fixture.
-BACKENDS = ("simulated", "lsl", "tobii", "replay")
+BACKENDS = ("simulated", "lsl", "tobii", "replay", "mouse")
 
 
 @dataclasses.dataclass
@@ -95,6 +99,31 @@ def contract_tobii(contract_buffer: RingBuffer) -> Iterator[ContractBackend]:
 
 
 # --- end of TOBII's addition ----------------------------------------------------------------
+
+
+@pytest.fixture
+def contract_mouse(contract_buffer: RingBuffer) -> Iterator[ContractBackend]:
+    cls = tracker_class("mouse")
+    avail = cls.is_available()
+    if not avail.ok:
+        pytest.skip(f"mouse backend unavailable: {avail.reason}")
+    tr = cls(contract_buffer, rate_hz=250.0)  # type: ignore[call-arg]
+    pointer = tr.source  # type: ignore[attr-defined]
+    stall = threading.Event()
+
+    class StallingPointer:
+        def __call__(self) -> tuple[float, float] | None:
+            if stall.is_set():
+                stall.clear()
+                time.sleep(0.06)
+            return pointer()
+
+        def close(self) -> None:
+            pointer.close()
+
+    tr.source = StallingPointer()  # type: ignore[attr-defined]
+    yield ContractBackend(tr, 250.0, stall.set)
+    tr.stop()
 
 
 @pytest.fixture
