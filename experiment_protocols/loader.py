@@ -23,6 +23,7 @@ from experiment_protocols.model import (
     Condition,
     DiagnosticForm,
     Display,
+    FixationSettings,
     Privacy,
     Protocol,
     ProtocolError,
@@ -172,6 +173,7 @@ _SECTIONS = {
     "display",
     "privacy",
     "tracker",
+    "fixations",
     "conditions",
     "blocks",
 }
@@ -376,4 +378,5 @@ def _settings(ctx: _Ctx, data: dict[str, Any]) -> dict[str, Any]:
         "display": section(Display, "display", _tuple_background),
         "privacy": section(Privacy, "privacy"),
         "tracker": section(TrackerSettings, "tracker"),
+        "fixations": section(FixationSettings, "fixations"),
     }

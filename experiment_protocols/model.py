@@ -24,6 +24,7 @@ __all__ = [
     "Condition",
     "DiagnosticForm",
     "Display",
+    "FixationSettings",
     "Privacy",
     "Protocol",
     "ProtocolError",
@@ -401,6 +402,43 @@ class TrackerSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class FixationSettings:
+    """Which online fixation detector the session runs (``[fixations]``; docs/fixations.md).
+
+    Attributes
+    ----------
+    detector : {"auto", "adaptive", "ivt", "idt"}
+        ``auto`` (the default) chooses by tracker, rate and expected noise
+        (``acquisition.fixations.selection.SELECTION``); a name forces that detector.
+    params : table
+        Settings of the named detector that differ from its defaults, e.g.
+        ``params = { min_radius_deg = 0.4 }`` (only with a named detector).
+    """
+
+    detector: str = "auto"
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from acquisition.fixations.selection import choose_detector
+
+        if not isinstance(self.params, dict):
+            raise ProtocolError(
+                f"params must be a table of settings, got {self.params!r}", "params"
+            )
+        if self.params and self.detector == "auto":
+            raise ProtocolError(
+                'params need a named detector (detector = "adaptive", "ivt" or "idt"): '
+                "whose settings are they?",
+                "params",
+            )
+        try:  # the same check the session makes: names and values
+            choose_detector("protocol", 300.0, method=self.detector, params=self.params)
+        except (TypeError, ValueError) as exc:
+            field = "params" if self.detector in ("adaptive", "ivt", "idt") else "detector"
+            raise ProtocolError(str(exc), field) from None
+
+
+@dataclasses.dataclass(frozen=True)
 class Privacy:
     """What a session lets out (``[privacy]``; docs/privacy.md).
 
@@ -444,7 +482,7 @@ class Protocol:
         Text of the first screen.
     conditions : dict of str to Condition
     blocks : tuple of Block
-    timing, recalibration, breaks, randomisation, display, privacy, tracker : settings
+    timing, recalibration, breaks, randomisation, display, privacy, tracker, fixations : settings
     """
 
     name: str
@@ -460,6 +498,7 @@ class Protocol:
     display: Display = dataclasses.field(default_factory=Display)
     privacy: Privacy = dataclasses.field(default_factory=Privacy)
     tracker: TrackerSettings = dataclasses.field(default_factory=TrackerSettings)
+    fixations: FixationSettings = dataclasses.field(default_factory=FixationSettings)
 
     def __post_init__(self) -> None:
         import re

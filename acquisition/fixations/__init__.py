@@ -3,6 +3,7 @@
 See ``docs/fixations.md`` for the parameters, the defaults chosen and the benchmark.
 """
 
+from acquisition.fixations.adaptive import OnlineAdaptiveDetector
 from acquisition.fixations.events import EVENT_KINDS, FixationEvent
 from acquisition.fixations.idt import OnlineIDTDetector
 from acquisition.fixations.ivt import OnlineFixationDetector, detect_fixations
@@ -12,21 +13,26 @@ from acquisition.fixations.lsl_stream import (
     FixationOutlet,
     event_from_sample,
 )
-from acquisition.fixations.params import IDTParams, IVTParams
+from acquisition.fixations.params import AdaptiveParams, IDTParams, IVTParams
+from acquisition.fixations.selection import DetectorChoice, choose_detector
 from acquisition.fixations.worker import Detector, FixationWorker
 
 __all__ = [
     "EVENT_KINDS",
     "FIXATION_CHANNELS",
     "KIND_CODES",
+    "AdaptiveParams",
     "Detector",
+    "DetectorChoice",
     "FixationEvent",
     "FixationOutlet",
     "FixationWorker",
     "IDTParams",
     "IVTParams",
+    "OnlineAdaptiveDetector",
     "OnlineFixationDetector",
     "OnlineIDTDetector",
+    "choose_detector",
     "detect_fixations",
     "event_from_sample",
 ]

@@ -11,7 +11,7 @@ import dataclasses
 import math
 from typing import Any
 
-__all__ = ["IDTParams", "IVTParams"]
+__all__ = ["AdaptiveParams", "IDTParams", "IVTParams"]
 
 
 def _check_range(owner: str, name: str, value: Any, lo: float, hi: float) -> None:
@@ -153,6 +153,97 @@ class IDTParams:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> IDTParams:
+        """Build from :meth:`to_dict` output; unknown keys are an error naming them."""
+        return _from_dict(cls, data)
+
+
+@dataclasses.dataclass(frozen=True)
+class AdaptiveParams:
+    """Settings of the noise-adaptive centroid detector (for noisy screen-based trackers).
+
+    A fixation is a stretch of gaze that stays within a radius of its own running centroid;
+    the radius follows the live sample-to-sample noise, so one set of settings holds on a
+    quiet EyeLink and on a noisy Tobii recording of an infant. Every setting is a time or an
+    angle (never a sample count), so it holds from 60 to 2000 Hz.
+
+    Parameters
+    ----------
+    radius_noise_factor : float
+        The radius is this many times the running median-like sample-to-sample distance
+        (the noise), ...
+    min_radius_deg, max_radius_deg : float
+        ... clipped to this range (degrees). The lower bound is the size of the smallest
+        saccade a coder marks on a quiet tracker; the upper bound keeps a very noisy stretch
+        from swallowing real saccades.
+    noise_ms : float
+        Time constant of the running noise estimate (steps over 3 times the estimate count
+        as 3 times, so saccades do not inflate it).
+    centroid_ms : float
+        Time constant of the running centroid that new samples are compared with (it follows
+        a fixation's slow drift).
+    onset_ms : float
+        A candidate becomes a fixation (provisional start) once its samples have stayed
+        within the radius of their mean this long.
+    exit_ms : float
+        A fixation ends when this long of consecutive samples (at least two) lie outside the
+        radius; a single stray sample does not end it.
+    edge_noise_factor, min_edge_deg, edge_ms, edge_step_factor : float
+        The start and end are moved to the first and last samples within
+        ``max(min_edge_deg, edge_noise_factor * noise)`` of the centroid whose step to the
+        next (start) or from the previous sample (end) is at most ``edge_step_factor`` times
+        the noise, at most ``edge_ms`` inwards: the landing of a saccade, its post-saccadic
+        oscillation and the take-off of the next are not fixation.
+    gap_ms : float
+        A data loss up to this long keeps the fixation if the gaze comes back within the
+        radius; a longer one ends it at its last sample.
+    merge_ms, merge_deg : float
+        A fixation that starts within ``merge_ms`` of the previous one's end, within
+        ``merge_deg`` of its centroid, continues it (the end is decided when that window
+        has passed: it costs ``merge_ms + onset_ms`` of end latency).
+    min_duration_ms : float
+        Shorter fixations are cancelled; the start is confirmed when a fixation has lasted
+        this long.
+    """
+
+    radius_noise_factor: float = 2.5
+    min_radius_deg: float = 0.5
+    max_radius_deg: float = 3.0
+    noise_ms: float = 1000.0
+    centroid_ms: float = 50.0
+    onset_ms: float = 15.0
+    exit_ms: float = 12.0
+    edge_noise_factor: float = 2.5
+    min_edge_deg: float = 0.2
+    edge_ms: float = 40.0
+    edge_step_factor: float = 1.0
+    gap_ms: float = 100.0
+    merge_ms: float = 40.0
+    merge_deg: float = 0.5
+    min_duration_ms: float = 60.0
+
+    def __post_init__(self) -> None:
+        own = type(self).__name__
+        for name, lo, hi in (
+            ("radius_noise_factor", 0.1, 100.0), ("min_radius_deg", 0.01, 90.0),
+            ("max_radius_deg", 0.01, 90.0), ("noise_ms", 1.0, 60000.0),
+            ("centroid_ms", 1.0, 60000.0), ("onset_ms", 0.0, 1000.0), ("exit_ms", 0.0, 1000.0),
+            ("edge_noise_factor", 0.0, 100.0), ("min_edge_deg", 0.0, 90.0),
+            ("edge_ms", 0.0, 1000.0), ("edge_step_factor", 0.0, 1000.0), ("gap_ms", 0.0, 5000.0), ("merge_ms", 0.0, 5000.0),
+            ("merge_deg", 0.0, 90.0), ("min_duration_ms", 1.0, 10000.0),
+        ):  # fmt: skip
+            _check_range(own, name, getattr(self, name), lo, hi)
+        if self.min_radius_deg > self.max_radius_deg:
+            raise ValueError(
+                f"{own}.min_radius_deg ({self.min_radius_deg!r}) must not exceed "
+                f"max_radius_deg ({self.max_radius_deg!r})"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (for the session's provenance)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AdaptiveParams:
         """Build from :meth:`to_dict` output; unknown keys are an error naming them."""
         return _from_dict(cls, data)
 

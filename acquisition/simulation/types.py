@@ -18,6 +18,7 @@ __all__ = [
     "KIND_FIXATION",
     "KIND_NONE",
     "KIND_SACCADE",
+    "TRACKER_PROFILES",
     "Attention",
     "CalibrationError",
     "GazeParams",
@@ -155,6 +156,21 @@ class GazeParams:
     def fixation_mean_s(self) -> float:
         """Mean free-viewing fixation duration (s)."""
         return self.fixation_min_s + self.fixation_shape * self.fixation_scale_s
+
+
+#: Measurement quality of kinds of trackers, as GazeParams fields (``profile=`` of the
+#: simulated tracker). ``noise_deg`` is the white noise per axis: the RMS sample-to-sample
+#: distance is about twice it. ``quiet``: a tower-mounted video tracker (EyeLink 1000 Plus,
+#: RMS-S2S ~0.02-0.04 deg, almost no loss). ``tobii``: a screen-based Tobii in a real lab
+#: (TX300, Pro Nano or Fusion at 60-300 Hz: RMS-S2S ~0.25 deg as in Hooge et al. 2018's
+#: recordings, about 5 % of samples lost in short episodes, more blinks).
+TRACKER_PROFILES: dict[str, dict[str, float]] = {
+    "quiet": {"noise_deg": 0.015, "dropout_prob": 0.005, "dropout_mean_s": 0.03},
+    "tobii": {
+        "noise_deg": 0.12, "dropout_prob": 0.05, "dropout_mean_s": 0.05,
+        "blink_rate_hz": 0.4, "drift_deg": 0.1,
+    },
+}  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)

@@ -125,6 +125,14 @@ class Tracker(abc.ABC):
     def is_available(cls) -> Availability:
         """Say whether this backend can run here; when not, name what is missing."""
 
+    def expected_noise_deg(self) -> float | None:
+        """RMS sample-to-sample noise this tracker is known to give (deg), None if unknown.
+
+        Used to choose the fixation detector before any sample arrived
+        (:func:`acquisition.fixations.choose_detector`).
+        """
+        return None
+
     @abc.abstractmethod
     def supported_rates(self) -> list[float]:
         """Sampling rates (Hz) the device offers."""

@@ -33,6 +33,7 @@ from acquisition.geometry import ScreenGeometry
 from acquisition.ring_buffer import RingBuffer
 from acquisition.samples import SampleFlag
 from acquisition.simulation import (
+    TRACKER_PROFILES,
     CalibrationError,
     GazeGenerator,
     GazeParams,
@@ -60,6 +61,10 @@ class SimulatedTracker(Tracker):
     calibration_error : None, dict or CalibrationError
         ``dict(offset=(dx, dy) normalised, gain=(gx, gy), rotation_deg=r)`` applied to the
         measured gaze (not to the ground truth).
+    profile : {"quiet", "tobii"}, optional
+        The measurement quality of a kind of tracker
+        (:data:`~acquisition.simulation.TRACKER_PROFILES`): ``tobii`` gives the noise and
+        loss of a screen-based Tobii in a real lab. Applied before the shortcuts below.
     noise_deg, blink_rate_hz, dropout_prob : float
         Shortcuts for the same fields of :class:`~acquisition.simulation.GazeParams`.
     params : GazeParams, optional
@@ -85,6 +90,7 @@ class SimulatedTracker(Tracker):
         seed: int = 0,
         screen: ScreenGeometry | None = None,
         calibration_error: CalibrationError | dict[str, Any] | None = None,
+        profile: str | None = None,
         noise_deg: float | None = None,
         blink_rate_hz: float | None = None,
         dropout_prob: float | None = None,
@@ -101,6 +107,12 @@ class SimulatedTracker(Tracker):
             )
         p = params or GazeParams()
         changes: dict[str, Any] = {}
+        if profile is not None:
+            if profile not in TRACKER_PROFILES:
+                raise TrackerError(
+                    f"simulated: unknown profile {profile!r}; valid: {', '.join(TRACKER_PROFILES)}"
+                )
+            changes.update(TRACKER_PROFILES[profile])
         if noise_deg is not None:
             changes["noise_deg"] = noise_deg
         if blink_rate_hz is not None:
@@ -148,6 +160,10 @@ class SimulatedTracker(Tracker):
         """One line describing the simulated device (for ``gazeread trackers``)."""
         rates = ", ".join(f"{r:g}" for r in cls.RATES)
         return [f"simulated: synthetic binocular gaze, rates {rates} Hz, seeded"]
+
+    def expected_noise_deg(self) -> float | None:
+        """The RMS sample-to-sample noise of its white noise: twice the per-axis SD."""
+        return 2.0 * float(self.params.noise_deg)
 
     def supported_rates(self) -> list[float]:
         """Rates offered (Hz)."""

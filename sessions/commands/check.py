@@ -61,6 +61,7 @@ def check_session(path: str | Path, thresholds: QualityThresholds | None = None)
         info = store.session_info()
         state = store.recording_state()
         holder = store.lock_holder()
+        detector = store.fixation_detector()
         rate = _nominal_rate(info)
         t_all, left_valid, right_valid = store.sample_validity()
         cols = {"t": t_all, "left_valid": left_valid, "right_valid": right_valid}
@@ -188,6 +189,7 @@ def check_session(path: str | Path, thresholds: QualityThresholds | None = None)
         },
         "frame_drops": frame_drops,
         "frames": frames,
+        "fixation_detector": detector,
         "calibrations": [
             {
                 "t": c["t"],
@@ -246,6 +248,9 @@ def format_report(rep: dict[str, Any]) -> str:
         f"  validity left {_f(v['left'])} %, right {_f(v['right'])} %, either {_f(v['any'])} %",
         f"  frame drops {rep['frame_drops']} of {rep['frames']} image frames",
     ]
+    det = rep.get("fixation_detector")
+    if det:
+        lines.append(f"  online fixations: {det['method']} detector ({det['reason']})")
     for c in rep["calibrations"]:
         lines.append(f"  {_calibration_line(c)}")
     lines.append(

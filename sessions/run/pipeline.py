@@ -12,14 +12,13 @@ cleanly instead of recording nothing.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 from collections.abc import Callable
 from typing import Any
 
 from acquisition.clock import session_clock
-from acquisition.fixations import FixationOutlet, FixationWorker, OnlineFixationDetector
+from acquisition.fixations import Detector, FixationOutlet, FixationWorker, choose_detector
 from acquisition.geometry import ScreenGeometry
 from acquisition.ring_buffer import RingBuffer
 from acquisition.trackers import Tracker, TrackerEvent, create_tracker
@@ -74,6 +73,11 @@ class Pipeline:
         Open the LSL outlets (Gaze, Markers, Fixations).
     rate_hz : float, optional
         Sampling rate to set on the tracker.
+    detector, detector_params :
+        The protocol's ``[fixations]`` choice: ``auto`` picks the detector from the tracker,
+        its rate and its expected noise (:func:`acquisition.fixations.choose_detector`); the
+        choice and its reason go to the store (``settings_json.fixation_detector``) and to
+        the Fixations stream's meta-data.
     stall_s : float
         The outage limit (protocol ``[tracker] outage_limit_s``, default 2 s): an outage
         shorter than this never ends the session, however long the tracker then takes to
@@ -95,6 +99,8 @@ class Pipeline:
         rate_hz: float | None = None,
         stall_s: float = 2.0,
         capacity: int = 1 << 18,
+        detector: str = "auto",
+        detector_params: dict[str, Any] | None = None,
     ) -> None:
         self.store = store
         self.geometry = geometry
@@ -132,19 +138,28 @@ class Pipeline:
                 screen=geometry.to_dict(),
             )
             self.marker_outlet = MarkerOutlet(f"{source_id}-markers")
-        detector = OnlineFixationDetector(geometry)
+        self.detector_choice = choose_detector(
+            tracker_name,
+            self.tracker.rate_hz,
+            self.tracker.expected_noise_deg(),
+            method=detector,
+            params=detector_params,
+        )
+        choice = self.detector_choice.to_dict()
+        settings = dict(store.session_info().get("settings_json") or {})
+        store.update_session(settings_json={**settings, "fixation_detector": choice})
         if lsl:
             self._fix_outlet = FixationOutlet(
                 f"{source_id}-fixations",
                 screen=geometry.to_dict(),
-                params={"method": type(detector).__name__, **dataclasses.asdict(detector.params)},
+                params={"method": choice["method"], "reason": choice["reason"], **choice["params"]},
             )
-        self.fixation_worker = self._make_fixation_worker(detector)
+        self.fixation_worker = self._make_fixation_worker(self.detector_choice.build(geometry))
         self._started = False
         self._t_start = math.nan
 
     # ------------------------------------------------------------------ parts
-    def _make_fixation_worker(self, detector: OnlineFixationDetector) -> FixationWorker:
+    def _make_fixation_worker(self, detector: Detector) -> FixationWorker:
         sinks: list[Callable[[Any], None]] = [self.recorder.add_fixation_event]
         if self._fix_outlet is not None:
             sinks.append(self._fix_outlet.push)

@@ -475,6 +475,8 @@ class SessionRunner:
                 lsl=cfg.lsl,
                 rate_hz=cfg.rate_hz,
                 stall_s=self.protocol.tracker.outage_limit_s,
+                detector=self.protocol.fixations.detector,
+                detector_params=dict(self.protocol.fixations.params),
             )
         except (TrackerError, StoreError, TypeError, ValueError) as exc:
             raise SessionAbort(f"tracker {cfg.tracker!r} could not be set up: {exc}") from exc

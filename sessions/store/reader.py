@@ -170,6 +170,12 @@ class SessionReader:
             info.pop("settings_json", None)
         return info
 
+    def fixation_detector(self) -> dict[str, Any] | None:
+        """The online fixation detector the session ran: ``method``, ``params``, ``reason``."""
+        settings = self.session_info().get("settings_json") or {}
+        choice = settings.get("fixation_detector") if isinstance(settings, dict) else None
+        return dict(choice) if isinstance(choice, dict) else None
+
     def session_uid(self) -> str | None:
         """The session's pseudonymous uid (its LSL streams' source ids), None before it had one."""
         row = self.query("SELECT value FROM meta WHERE key = 'session_uid'")

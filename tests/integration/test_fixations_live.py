@@ -84,3 +84,45 @@ def test_simulated_tracker_through_ring_buffer_and_worker_matches_ground_truth()
         assert np.isfinite(e.t_delivered)
     starts = [e.t_confirmed - e.t_start for e in ends]
     assert float(np.median(starts)) == pytest.approx(0.06, abs=0.015)
+
+
+@pytest.mark.parametrize("rate", [60.0, 300.0, 600.0])
+def test_tobii_like_gaze_live_with_the_selected_detector(rate: float) -> None:
+    """Tobii-like noise and loss, streamed live; the table picks the adaptive detector."""
+    from acquisition.fixations import choose_detector
+
+    buf = RingBuffer(1 << 16)
+    tracker = SimulatedTracker(buf, rate_hz=rate, seed=11, screen=SCREEN, profile="tobii")
+    choice = choose_detector("simulated", rate, tracker.expected_noise_deg())
+    assert choice.method == "adaptive", choice.reason
+    events: list[FixationEvent] = []
+    worker = FixationWorker(buf.reader("fixations"), choice.build(SCREEN), [events.append])
+    duration = 8.0
+    worker.start()
+    tracker.start()
+    try:
+        deadline = time.monotonic() + 90.0  # generous: the machine is shared
+        while worker.samples_seen < duration * rate and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        tracker.stop()
+        worker.stop(timeout=10)
+    assert worker.samples_seen >= duration * rate and worker.samples_lost == 0
+    ends = [e for e in events if e.kind == "end"]
+    truth = [
+        g for g in tracker.ground_truth() if g.kind == "fixation" and g.t_end - g.t_start >= 0.08
+    ]
+    t_last = min(max(e.t_end for e in ends), truth[-1].t_end)
+    ends = [e for e in ends if e.t_end <= t_last]
+    truth = [g for g in truth if g.t_end <= t_last]
+    assert len(truth) >= 15
+    pairs = _match(ends, truth)
+    f1 = 2 * len(pairs) / (len(ends) + len(truth))
+    assert f1 >= 0.85, f"F1 {f1:.2f}: {len(pairs)} of {len(ends)} detected, {len(truth)} true"
+    errs = [
+        angular_distance_deg(SCREEN, d.x_px, d.y_px, g.x * SCREEN.width_px, g.y * SCREEN.height_px)
+        for d, g in pairs
+    ]
+    assert float(np.median(errs)) < 0.3
+    lags = [e.t_emitted - e.t_end for e in ends]
+    assert float(np.median(lags)) <= 0.08  # the end is known within 80 ms

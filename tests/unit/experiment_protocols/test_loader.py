@@ -157,3 +157,39 @@ def test_every_problem_of_a_protocol_is_reported_at_once() -> None:
     lines = text.splitlines()
     iti = next(i for i, s in enumerate(lines, 1) if s.startswith("iti_s"))
     assert f"p.toml, line {iti} (field 'timing.iti_s')" in msg
+
+
+def test_fixations_section_chooses_the_detector(tmp_path: Path) -> None:
+    base = GOOD.read_text()
+    p = parse_protocol(
+        base + '\n[fixations]\ndetector = "adaptive"\nparams = { min_radius_deg = 0.4 }\n'
+    )
+    assert p.fixations.detector == "adaptive" and p.fixations.params == {"min_radius_deg": 0.4}
+    assert parse_protocol(base).fixations.detector == "auto"
+    for extra, field, words in (
+        ('detector = "velocity"', "fixations.detector", "valid: auto, adaptive, ivt, idt"),
+        ("params = { min_radius_deg = 0.4 }", "fixations.params", "need a named detector"),
+        ('detector = "ivt"\nparams = { radius = 1 }', "fixations.params", "unknown IVTParams"),
+    ):
+        with pytest.raises(ProtocolFileError) as err:
+            parse_protocol(base + f"\n[fixations]\n{extra}\n", source="study.toml")
+        assert err.value.field == field and words in str(err.value)
+
+
+def test_the_session_records_its_fixation_detector(tmp_path: Path) -> None:
+    from acquisition.geometry import ScreenGeometry
+    from sessions.run.pipeline import Pipeline
+    from sessions.store import SessionReader, SessionStore
+
+    store = SessionStore.create(tmp_path, "s", "P1", 1, settings_json={"tracker": "simulated"})
+    pipe = Pipeline(
+        "simulated", store, ScreenGeometry(), source_id="gazeread-test-detector", lsl=False,
+        tracker_options={"rate_hz": 300.0, "profile": "tobii"},
+    )  # fmt: skip
+    assert pipe.detector_choice.method == "adaptive"
+    store.close()
+    with SessionReader.open(tmp_path / "s" / "sub-P1" / "ses-1") as r:
+        det = r.fixation_detector()
+        assert r.session_info()["settings_json"]["tracker"] == "simulated"  # kept beside it
+    assert det is not None and det["method"] == "adaptive" and "measured noise" in det["reason"]
+    assert det["params"]["min_radius_deg"] == 0.5
