@@ -18,7 +18,14 @@ import numpy as np
 from acquisition.geometry import ScreenGeometry
 from acquisition.samples import empty_samples
 
-__all__ = ["LabelledRecording", "find_datasets", "load_dataset", "load_recording"]
+__all__ = [
+    "LabelledRecording",
+    "downsample",
+    "find_datasets",
+    "load_dataset",
+    "load_recording",
+    "rms_s2s_deg",
+]
 
 #: Label codes used by the files: 1 fixation, 2 saccade, 3 PSO, 4 pursuit, 5 blink, 0/6 other.
 FIXATION = 1
@@ -127,3 +134,42 @@ def load_dataset(folder: Path) -> list[LabelledRecording]:
             raise ValueError(f"{p}: no entry {name!r} in recordings.json")
         out.append(load_recording(p, meta[name], folder.name))
     return out
+
+
+def downsample(rec: LabelledRecording, rate_hz: float) -> LabelledRecording:
+    """The recording as a tracker at ``rate_hz`` would have given it.
+
+    For each time of a uniform grid at the new rate the nearest original sample is kept, with
+    its gaze and its coders' labels (the labels are taken at the kept samples); the times are
+    the grid's (a real tracker's are regular). Nothing is interpolated.
+    """
+    import dataclasses
+
+    if not 0 < rate_hz <= rec.rate_hz:
+        raise ValueError(f"{rec.name}: cannot down-sample {rec.rate_hz:g} Hz to {rate_hz:g} Hz")
+    t0 = float(rec.t[0])
+    n = int(np.floor((float(rec.t[-1]) - t0) * rate_hz)) + 1
+    grid = t0 + np.arange(n) / rate_hz
+    idx = np.clip(np.rint((grid - t0) * rec.rate_hz).astype(np.int64), 0, len(rec.t) - 1)
+    return dataclasses.replace(
+        rec,
+        rate_hz=float(rate_hz),
+        t=grid,
+        x_px=rec.x_px[idx],
+        y_px=rec.y_px[idx],
+        labels={c: lab[idx] for c, lab in rec.labels.items()},
+    )
+
+
+def rms_s2s_deg(rec: LabelledRecording) -> float:
+    """RMS sample-to-sample distance of the gaze (deg; pairs of valid neighbours, saccades
+    left out above the 90th percentile): the precision figure Tobii Pro Lab reports."""
+    from acquisition.geometry import px_to_deg
+
+    xd, yd = px_to_deg(rec.screen, rec.x_px, rec.y_px)
+    d = np.hypot(np.diff(xd), np.diff(yd))
+    d = d[np.isfinite(d)]
+    if len(d) == 0:
+        return float("nan")
+    d = d[d <= np.percentile(d, 90)]
+    return float(np.sqrt(np.mean(d**2)))

@@ -6,8 +6,13 @@ Usage::
 
 ``--data`` is a dataset folder (``*.tsv.gz`` + ``recordings.json`` here or in the parent) or a
 folder of dataset folders. Every recording is streamed through the causal detector in chunks
-(``--chunk-ms``, as the live worker would receive them) and scored per dataset folder and per
-human coder:
+(``--chunk-ms``, 50 ms by default: what the live worker hands the detector) and scored per
+dataset folder and per human coder. ``--detector auto`` (the default) lets the session's
+selection table choose per dataset, from the rate and the measured RMS sample-to-sample noise
+(``acquisition.fixations.choose_detector``); ``adaptive``, ``ivt`` or ``idt`` force one.
+Datasets recorded at up to 600 Hz (screen-based trackers) are also scored down-sampled to
+``--rates`` (150, 120, 60 Hz: the nearest sample to each tick of the lower rate, with its
+labels), as rows ``<dataset>@<rate>``, so that low-rate trackers are measured too:
 
 - sample-level Cohen's kappa, fixation vs not (all samples of all recordings pooled);
 - event-level F1: a detected fixation matches a human one when they overlap by at least 50%
@@ -37,18 +42,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from acquisition.fixations import (
-    IDTParams,
-    IVTParams,
-    OnlineFixationDetector,
-    OnlineIDTDetector,
-)
+from acquisition.fixations import DetectorChoice, choose_detector
 from acquisition.geometry import px_per_degree, px_to_deg
 from benchmarks._labelled_data import (
     FIXATION,
     LabelledRecording,
+    downsample,
     find_datasets,
     load_dataset,
+    rms_s2s_deg,
 )
 
 Intervals = np.ndarray  # (k, 2) int: first and last sample index (inclusive)
@@ -313,10 +315,28 @@ def available_references() -> dict[str, Callable[[LabelledRecording], list]]:
 
 
 # ---------------------------------------------------------------------- driver
-def evaluate_dataset(
-    folder: Path, make_detector: Callable[[Any], Any], chunk_ms: float, refs: dict
+def choose_for(recs: list[LabelledRecording], method: str, params: dict) -> DetectorChoice:
+    """The detector a session on such recordings would run: the table's choice (``auto``),
+    from the rate and the median measured RMS sample-to-sample noise, or the one forced."""
+    noise = float(np.nanmedian([rms_s2s_deg(r) for r in recs])) if recs else None
+    return choose_detector("recording", recs[0].rate_hz if recs else 1000.0, noise,
+                           method=method, params=params)  # fmt: skip
+
+
+def _warm_up(choice: DetectorChoice, rec: LabelledRecording) -> None:
+    """Compile (or load) the detector's numba code before anything is timed."""
+    det = choice.build(rec.screen)
+    t = np.arange(64) / rec.rate_hz
+    det.feed_px(t, np.full(64, rec.screen.width_px / 2.0), np.full(64, rec.screen.height_px / 2.0))
+    det.flush()
+
+
+def evaluate_recordings(
+    name: str, recs: list[LabelledRecording], choice: DetectorChoice, chunk_ms: float, refs: dict
 ) -> dict[str, Any]:
-    recs = load_dataset(folder)
+    """Score the chosen detector and every reference on one dataset (all coders)."""
+    if recs:
+        _warm_up(choice, recs[0])
     coders = sorted({c for r in recs for c in r.labels})
     ours = {c: Score() for c in coders}
     lag_s: list[float] = []
@@ -329,11 +349,11 @@ def evaluate_dataset(
     ref_fail: dict[str, list[str]] = {name: [] for name in refs}
     ref_time = dict.fromkeys(refs, 0.0)
     for rec in recs:
-        det = make_detector(rec.screen)
+        det = choice.build(rec.screen)
         try:
             events, sec = run_online(rec, det, chunk_ms)
         except ValueError as exc:  # e.g. times out of order: name the recording
-            raise ValueError(f"{folder.name}/{rec.name}: {exc}") from exc
+            raise ValueError(f"{name}/{rec.name}: {exc}") from exc
         spent += sec
         n_samples += len(rec.t)
         ends = [e for e in events if e.kind == "end"]
@@ -361,6 +381,10 @@ def evaluate_dataset(
                 ref_scores[name][c].add(rec.t, iv, mask_to_intervals(lab == FIXATION))
     per_coder = {c: s.result() for c, s in ours.items()}
     out: dict[str, Any] = {
+        "method": choice.method,
+        "method_reason": choice.reason,
+        "rate_hz": recs[0].rate_hz if recs else None,
+        "noise_rms_s2s_deg": float(np.nanmedian([rms_s2s_deg(r) for r in recs])) if recs else None,
         "n_recordings": len(recs),
         "n_samples": n_samples,
         "coders": coders,
@@ -416,7 +440,7 @@ def _fmt(v: Any, nd: int = 3) -> str:
     return "n/a" if v is None or not np.isfinite(v) else f"{v:.{nd}f}"
 
 
-def print_table(result: dict[str, Any], detector_name: str) -> None:
+def print_table(result: dict[str, Any]) -> None:
     hdr = "| dataset | detector | coder | kappa | event F1 | onset diff ms | offset diff ms | start lag ms med/p95 | end lag ms med/p95 | us/sample | failures |"
     print(hdr)
     print("|---" * (hdr.count("|") - 1) + "|")
@@ -431,7 +455,7 @@ def print_table(result: dict[str, Any], detector_name: str) -> None:
                 else " | | "
             )
             print(
-                f"| {name} | {detector_name} | {c} | {_fmt(r['kappa'])} | {_fmt(r['event_f1'])} | "
+                f"| {name} | gazeread {d['method']} | {c} | {_fmt(r['kappa'])} | {_fmt(r['event_f1'])} | "
                 f"{_fmt(r['onset_diff_ms'], 1)} | {_fmt(r['offset_diff_ms'], 1)} | {lags} | |"
             )
         for ref, rr in d["references"].items():
@@ -451,41 +475,48 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", required=True, type=Path, help="dataset folder or folder of them")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
-    ap.add_argument("--detector", choices=("ivt", "idt"), default="ivt")
+    ap.add_argument("--detector", choices=("auto", "adaptive", "ivt", "idt"), default="auto")
     ap.add_argument(
-        "--chunk-ms", type=float, default=100.0, help="streaming chunk length (ms of data)"
+        "--chunk-ms", type=float, default=50.0, help="streaming chunk length (ms of data)"
+    )
+    ap.add_argument(
+        "--rates",
+        default="150,120,60",
+        help="also score datasets of <= 600 Hz down-sampled to these rates ('' for none)",
     )
     ap.add_argument("--no-references", action="store_true", help="score only our detector")
     ap.add_argument("--params", default="{}", help="JSON overrides of the detector parameters")
     args = ap.parse_args(argv)
     overrides = json.loads(args.params)
-    if args.detector == "ivt":
-        p_ivt = IVTParams.from_dict({**IVTParams().to_dict(), **overrides})
-
-        def make(screen: Any) -> Any:
-            return OnlineFixationDetector(screen, p_ivt)
-
-        params: dict = p_ivt.to_dict()
-    else:
-        p_idt = IDTParams.from_dict({**IDTParams().to_dict(), **overrides})
-
-        def make(screen: Any) -> Any:
-            return OnlineIDTDetector(screen, p_idt)
-
-        params = p_idt.to_dict()
+    if overrides and args.detector == "auto":
+        print("fixations benchmark: --params needs a named --detector", file=sys.stderr)
+        return 2
+    rates = [float(r) for r in args.rates.split(",") if r.strip()]
     refs = {} if args.no_references else available_references()
-    result: dict[str, Any] = {"detector": args.detector, "params": params, "datasets": {}}
+    result: dict[str, Any] = {"detector": args.detector, "params": overrides, "datasets": {}}
     try:
-        folders = find_datasets(args.data)
-        for folder in folders:
-            result["datasets"][folder.name] = evaluate_dataset(folder, make, args.chunk_ms, refs)
+        for folder in find_datasets(args.data):
+            recs = load_dataset(folder)
+            runs = [(folder.name, recs)]
+            if recs and recs[0].rate_hz <= 600.0:
+                runs += [
+                    (f"{folder.name}@{r:g}", [downsample(x, r) for x in recs])
+                    for r in rates
+                    if r < recs[0].rate_hz
+                ]
+            for name, rs in runs:
+                choice = choose_for(rs, args.detector, overrides)
+                result["datasets"][name] = evaluate_recordings(
+                    name, rs, choice, args.chunk_ms, refs
+                )
+                result["datasets"][name]["params"] = choice.params.to_dict()
     except (FileNotFoundError, ValueError) as exc:
         print(f"fixations benchmark: {exc}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(_finite(result), indent=1, allow_nan=False))
     else:
-        print_table(result, f"gazeread {args.detector}")
+        print_table(result)
     return 0
 
 

@@ -134,7 +134,14 @@ def _run_json(capsys, *args: str) -> dict:
 
 def test_a_new_folder_is_scored_per_dataset_with_the_documented_keys(data_root, capsys):
     out = _run_json(capsys, "--data", str(data_root), "--no-references")
-    assert set(out["datasets"]) == {"synth250", "synth2000"}
+    # a dataset of <= 600 Hz is also scored at the rates of low-rate trackers
+    assert set(out["datasets"]) == {
+        "synth250", "synth250@150", "synth250@120", "synth250@60", "synth2000",
+    }  # fmt: skip
+    assert out["datasets"]["synth250@60"]["rate_hz"] == 60.0
+    # the table chooses per dataset: a 250 Hz tracker gets the adaptive detector
+    assert out["datasets"]["synth250"]["method"] == "adaptive"
+    assert out["datasets"]["synth2000"]["method"] == "ivt"
     for name, d in out["datasets"].items():
         for key in (
             "kappa",
@@ -147,9 +154,9 @@ def test_a_new_folder_is_scored_per_dataset_with_the_documented_keys(data_root, 
             "references",
         ):
             assert key in d, (name, key)
-        # clean synthetic gaze: the detector agrees well with the labels at either rate
-        assert d["kappa"] > 0.85 and d["event_f1"] > 0.9, (name, d["kappa"], d["event_f1"])
-        assert 60 <= d["start_lag_ms_median"] <= 100
+        # clean synthetic gaze: the detector agrees well with the labels at every rate
+        assert d["kappa"] > 0.8 and d["event_f1"] > 0.9, (name, d["kappa"], d["event_f1"])
+        assert 60 <= d["start_lag_ms_median"] <= 100, (name, d["start_lag_ms_median"])
     assert out["datasets"]["synth250"]["coders"] == ["A", "B"]
     assert out["datasets"]["synth250"]["n_recordings"] == 2
     # kappa and F1 are the mean over the coders
