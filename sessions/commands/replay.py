@@ -51,7 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="trial id to show or export (default: the first shown)",
+        help="trial number to show or export, from 1 as `gazeread check` and the replay list "
+        "count them (default: the first shown)",
     )
     parser.add_argument("--export-png", metavar="FILE", help="write one frame as PNG and exit")
     parser.add_argument(
@@ -203,11 +204,11 @@ def _shown_trial(args: argparse.Namespace) -> TrialData:
         shown = [s for s in trial_summaries(store) if s.t_onset is not None]
         if not shown:
             raise _Refused(f"{args.session} has no trial that was shown", code=1)
-        ids = [s.trial_id for s in shown]
-        trial_id = ids[0] if args.trial is None else args.trial
-        if trial_id not in ids:
-            raise _Refused(f"trial {trial_id} was not shown in this session; shown trials: {ids}")
-        return load_trial(store, trial_id)
+        numbers = [s.number for s in shown]
+        number = numbers[0] if args.trial is None else args.trial
+        if number not in numbers:
+            raise _Refused(f"trial {number} was not shown in this session; shown trials: {numbers}")
+        return load_trial(store, number - 1)  # the store's ids start at 0
     finally:
         release(store)
 
@@ -232,12 +233,12 @@ def _export_png(args: argparse.Namespace, data: Any, render: Any) -> None:
         t = origin + args.at
         if not data.t0 <= t <= data.t1:
             raise _Refused(
-                f"--at {args.at} is outside trial {data.trial_id}, which runs from "
+                f"--at {args.at} is outside trial {data.trial_id + 1}, which runs from "
                 f"{data.t0 - origin:+.3f} s to {data.t1 - origin:+.3f} s around image onset"
             )
     path = write_png(render(t), args.export_png)
     print(
-        f"wrote {path} (trial {data.trial_id} at {t - origin:+.3f} s from image onset; "
+        f"wrote {path} (trial {data.trial_id + 1} at {t - origin:+.3f} s from image onset; "
         f"the trial runs {data.t0 - origin:+.3f} to {data.t1 - origin:+.3f} s)"
     )
 
@@ -252,7 +253,7 @@ def _export_video(args: argparse.Namespace, data: Any, render: Any) -> None:
     n = write_video((render(float(t)) for t in times), args.export_video, args.fps)
     print(
         f"wrote {args.export_video} ({n} frames, {n / args.fps:.1f} s at {args.fps:g} fps, "
-        f"trial {data.trial_id})"
+        f"trial {data.trial_id + 1})"
     )
 
 
@@ -285,6 +286,7 @@ def run(args: argparse.Namespace) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     apply_dark_theme(app)  # type: ignore[arg-type]
-    win = ReplayWindow(args.session, first_trial=args.trial)
+    first = None if args.trial is None else args.trial - 1  # the window takes the store's id
+    win = ReplayWindow(args.session, first_trial=first)
     win.show()
     return int(app.exec())

@@ -26,7 +26,7 @@ from PyQt6.QtWidgets import (
 
 from sessions.console.live import LiveSnapshot, LiveState
 from sessions.console.lsl_client import LslClient
-from sessions.replay.canvas_widget import COLOURS, gray_to_qimage, paint_label, paint_legend
+from sessions.replay.canvas_widget import COLOURS, gray_to_qimage, paint_labels, paint_legend
 from sessions.replay.scene import ViewTransform, fixation_radius
 
 __all__ = ["ConsoleWindow", "LiveCanvas"]
@@ -125,8 +125,7 @@ class LiveCanvas(QWidget):
                 p.setBrush(QBrush(_qc(ring, 50)))
                 p.drawEllipse(QPointF(float(vx), float(vy)), r, r)
                 pts.append((float(vx), float(vy), f.number))
-            for x, y, n in pts:
-                paint_label(p, x, y, str(n))
+            paint_labels(p, [(x, y) for x, y, _ in pts], [str(n) for _, _, n in pts])
             for trail, colour in ((s.trail_left, "left"), (s.trail_right, "right")):
                 ok = np.isfinite(trail).all(axis=1) if trail.size else np.zeros(0, bool)
                 if ok.sum() >= 2:

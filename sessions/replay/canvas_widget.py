@@ -28,7 +28,14 @@ from PyQt6.QtGui import (
 from PyQt6.QtWidgets import QWidget
 
 from sessions.replay.data import TrialData
-from sessions.replay.scene import HeatmapCache, ReplayOptions, Scene, ViewTransform, build_scene
+from sessions.replay.scene import (
+    HeatmapCache,
+    ReplayOptions,
+    Scene,
+    ViewTransform,
+    build_scene,
+    place_labels,
+)
 
 __all__ = [
     "COLOURS",
@@ -36,6 +43,7 @@ __all__ = [
     "array_to_qimage",
     "gray_to_qimage",
     "paint_label",
+    "paint_labels",
     "paint_legend",
     "paint_scene",
     "qimage_to_array",
@@ -174,8 +182,7 @@ def paint_scene(
         p.setBrush(QBrush(_qc(ring, 55)))
         p.drawEllipse(QPointF(f.x, f.y), f.r, f.r)
     p.setFont(number_font)
-    for f in fx:
-        paint_label(p, f.x, f.y, str(f.number))
+    paint_labels(p, [(f.x, f.y) for f in fx], [str(f.number) for f in fx])
 
     _polylines(p, scene.trail_left, "left", 1.5)
     _polylines(p, scene.trail_right, "right", 1.5)
@@ -246,6 +253,15 @@ def paint_label(p: QPainter, x: float, y: float, text: str) -> None:
     """
     img = _label_sprite(text, p.font())
     p.drawImage(QPointF(round(x - img.width() / 2.0), round(y - img.height() / 2.0)), img)
+
+
+def paint_labels(p: QPainter, points: list[tuple[float, float]], texts: list[str]) -> None:
+    """Number labels that never overlap (:func:`~sessions.replay.scene.place_labels`)."""
+    fm = p.fontMetrics()
+    sizes = [(fm.horizontalAdvance(t) + 4.0, fm.height() + 0.0) for t in texts]
+    for spot, text in zip(place_labels(points, sizes), texts, strict=True):
+        if spot is not None:
+            paint_label(p, spot[0], spot[1], text)
 
 
 def paint_legend(p: QPainter, width: float) -> None:

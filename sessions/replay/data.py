@@ -111,6 +111,11 @@ class TrialSummary:
     t_onset: float | None
     quality: dict[str, Any] | None = None
 
+    @property
+    def number(self) -> int:
+        """The trial as people count it: from 1 (the store's ids start at 0)."""
+        return self.trial_id + 1
+
     def quality_text(self) -> str:
         """``valid %`` and dropped samples in words, or '...' while not computed."""
         q = self.quality
@@ -366,7 +371,7 @@ def load_trial(
     """
     trials = _trial_rows(store)
     if trial_id not in trials:
-        raise KeyError(f"{store.path}: there is no trial {trial_id} (trials: 0..{len(trials) - 1})")
+        raise KeyError(f"{store.path}: there is no trial {trial_id + 1} (trials: 1..{len(trials)})")
     tr = trials[trial_id]
     info = store.session_info()
     if summary is None:
@@ -449,7 +454,7 @@ def _replay_range(
         if pre is not None:
             t0 = pre
     if math.isnan(t0):
-        raise ValueError(f"trial {trial_id} was never shown (status {tr.get('status')!r})")
+        raise ValueError(f"trial {trial_id + 1} was never shown (status {tr.get('status')!r})")
     resp = store.last_response_time(trial_id)
     ends = [v for v in (resp, None if math.isnan(t_offset) else t_offset) if v is not None]
     if ends:

@@ -100,7 +100,7 @@ class TrialLoader(QObject):
             store = self._db()
             self.trialReady.emit(load_trial(store, trial_id, summary=self._summaries.get(trial_id)))
         except Exception as exc:
-            self.failed.emit(f"trial {trial_id}: {exc}")
+            self.failed.emit(f"trial {trial_id + 1}: {exc}")
 
     @pyqtSlot()
     def quality(self) -> None:
@@ -185,7 +185,14 @@ class ReplayWindow(QMainWindow):
         self.speed.setToolTip("Playback speed ([ slower, ] faster)")
         self.speed.currentIndexChanged.connect(self._on_speed)
         self.time_label = QLabel("–")
-        self.time_label.setMinimumWidth(220)
+        self.time_label.setToolTip(
+            "the playhead: seconds from image onset (the clock of --at), and from the trial's "
+            "start (drift check or fixation cross) out of the trial's length"
+        )
+        widest = "from image onset -0:00.000  ·  trial time 0:00.000 of 0:00.000"
+        self.time_label.setMinimumWidth(self.time_label.fontMetrics().horizontalAdvance(widest) + 8)
+        for b in (back, fwd):
+            b.setMaximumWidth(b.fontMetrics().horizontalAdvance(b.text()) + 28)
 
         self.checks: dict[str, QCheckBox] = {}
         for key, label, tip in (
@@ -299,7 +306,7 @@ class ReplayWindow(QMainWindow):
             rt = "" if s.rt_s is None else f"{s.rt_s:.2f}"
             for c, text in enumerate(
                 (
-                    str(s.trial_id),
+                    str(s.number),
                     s.reader,
                     s.condition,
                     s.image_id,
@@ -319,7 +326,7 @@ class ReplayWindow(QMainWindow):
                     )
                 if s.t_onset is None:
                     item.setForeground(Qt.GlobalColor.gray)
-                    item.setToolTip(f"trial {s.trial_id} was not shown ({s.status})")
+                    item.setToolTip(f"trial {s.number} was not shown ({s.status})")
                 self.table.setItem(r, c, item)
         shown = [s.trial_id for s in rows if s.t_onset is not None]
         if not shown:
@@ -359,11 +366,11 @@ class ReplayWindow(QMainWindow):
         s = self._summaries[rows[0].row()]
         if s.t_onset is None:
             self.status.showMessage(
-                f"trial {s.trial_id} was not shown ({s.status}): nothing to replay"
+                f"trial {s.number} was not shown ({s.status}): nothing to replay"
             )
             return
         self._wanted = s.trial_id
-        self.status.showMessage(f"loading trial {s.trial_id} …")
+        self.status.showMessage(f"loading trial {s.number} …")
         self._wantTrial.emit(s.trial_id)
 
     def _on_trial(self, data: TrialData) -> None:
@@ -382,7 +389,7 @@ class ReplayWindow(QMainWindow):
         self._set_playing(False)
         q = f"{data.t.size} samples at {data.rate_hz:g} Hz, {data.fixations.size} fixations"
         note = f"; {data.image_error}" if data.image_error else ""
-        self.status.showMessage(f"trial {data.trial_id}: {q}{note}")
+        self.status.showMessage(f"trial {data.trial_id + 1}: {q}{note}")
         self.trialShown.emit(data.trial_id)
         if first:
             self._wantQuality.emit()
@@ -441,7 +448,8 @@ class ReplayWindow(QMainWindow):
         self.timeline.set_time(ph.t)
         origin = d.t_onset if math.isfinite(d.t_onset) else d.t0
         self.time_label.setText(
-            f"{format_time(ph.t - origin)}  ({format_time(ph.t - d.t0)} / {format_time(d.duration)})"
+            f"from image onset {format_time(ph.t - origin)}  ·  "
+            f"trial time {format_time(ph.t - d.t0)} of {format_time(d.duration)}"
         )
 
     def _on_speed(self) -> None:
@@ -456,7 +464,7 @@ class ReplayWindow(QMainWindow):
         if self.data is None or self.playhead is None:
             return
         name, _ = QFileDialog.getSaveFileName(
-            self, "Save frame", f"trial{self.data.trial_id}.png", "PNG (*.png)"
+            self, "Save frame", f"trial{self.data.trial_id + 1:03d}.png", "PNG (*.png)"
         )
         if name:
             img = render_frame(

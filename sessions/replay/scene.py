@@ -31,6 +31,7 @@ __all__ = [
     "build_scene",
     "colourise",
     "fixation_radius",
+    "place_labels",
 ]
 
 
@@ -360,7 +361,7 @@ def build_scene(
     hm = heatmap.get(data, t, opts) if (opts.show_heatmap and heatmap is not None) else None
 
     s = data.summary
-    title = f"Trial {s.trial_id}  ·  {s.reader}  ·  {s.condition}  ·  {s.image_id}"
+    title = f"Trial {s.number}  ·  {s.reader}  ·  {s.condition}  ·  {s.image_id}"
     origin = data.t_onset if math.isfinite(data.t_onset) else data.t0
     time_text = (
         f"{format_time(t - origin)} from image onset  ·  {format_time(data.t1 - data.t0)} total"
@@ -394,3 +395,35 @@ def build_scene(
         notes=notes,
         zoom=view.zoom,
     )
+
+
+#: Where a label may go, as fractions of its size from the point: on it, then beside it.
+_LABEL_SPOTS = ((0.0, 0.0), (0.0, -1.1), (1.1, 0.0), (0.0, 1.1), (-1.1, 0.0), (1.1, -1.1),
+                (-1.1, -1.1), (1.1, 1.1), (-1.1, 1.1))  # fmt: skip
+
+
+def place_labels(
+    points: list[tuple[float, float]], size: tuple[float, float] | list[tuple[float, float]]
+) -> list[tuple[float, float] | None]:
+    """Centres for number labels that do not overlap, newest first; None where none fits.
+
+    ``points`` are the fixations in order; ``size`` is one ``(width, height)`` for all labels
+    or one per label. Each label takes the first spot of :data:`_LABEL_SPOTS` (on its
+    fixation, then beside it) that overlaps no label placed before; the newest fixations are
+    placed first, so the current ones are always numbered and an old label that cannot fit
+    is left out (its circle is still drawn).
+    """
+    sizes = size if isinstance(size, list) else [size] * len(points)
+    placed: list[tuple[float, float, float, float]] = []
+    out: list[tuple[float, float] | None] = [None] * len(points)
+    for i in range(len(points) - 1, -1, -1):
+        (x, y), (w, h) = points[i], sizes[i]
+        for fx, fy in _LABEL_SPOTS:
+            cx, cy = x + fx * w, y + fy * h
+            box = (cx - w / 2.0, cy - h / 2.0, cx + w / 2.0, cy + h / 2.0)
+            if all(box[2] <= b[0] or box[0] >= b[2] or box[3] <= b[1] or box[1] >= b[3]
+                   for b in placed):  # fmt: skip
+                placed.append(box)
+                out[i] = (cx, cy)
+                break
+    return out

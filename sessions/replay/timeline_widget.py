@@ -14,6 +14,12 @@ from sessions.replay.data import TrialData
 __all__ = ["CATEGORY_COLOURS", "TimelineWidget"]
 
 #: Marker colour of each event category.
+#: What the legend under the track names: (category, words).
+LEGEND: tuple[tuple[str, str], ...] = (
+    ("onset", "image onset"), ("offset", "offset"), ("answer", "answer"),
+    ("drift", "drift check"), ("calibration", "calibration"), ("dropped", "dropped / lost data"),
+)  # fmt: skip
+
 CATEGORY_COLOURS: dict[str, tuple[int, int, int]] = {
     "onset": (80, 220, 120),
     "offset": (150, 160, 170),
@@ -37,8 +43,8 @@ class TimelineWidget(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setMinimumHeight(58)
-        self.setMaximumHeight(64)
+        self.setMinimumHeight(76)
+        self.setMaximumHeight(82)
         self.data: TrialData | None = None
         self.t = math.nan
         self._dragging = False
@@ -113,6 +119,7 @@ class TimelineWidget(QWidget):
                 p.drawText(
                     QPointF(min(max(x - w / 2, 0.0), self.width() - w), tr.bottom() + 20), text
                 )
+            self._paint_legend(p, tr.bottom() + 36)
             if math.isfinite(self.t):
                 x = self._x(self.t)
                 p.setPen(QPen(QColor(255, 255, 255), 2.0))
@@ -121,6 +128,26 @@ class TimelineWidget(QWidget):
                 p.drawEllipse(QPointF(x, tr.top() - 5), 4.0, 4.0)
         finally:
             p.end()
+
+    def _paint_legend(self, p: QPainter, y: float) -> None:
+        """One line under the ticks: what the markers' colours and the tick times mean."""
+        p.setFont(QFont("DejaVu Sans", 8))
+        fm = p.fontMetrics()
+        x = 12.0
+        for cat, words in LEGEND:
+            p.setPen(QPen(QColor(*CATEGORY_COLOURS[cat]), 2.0))
+            p.drawLine(QPointF(x, y - 9), QPointF(x, y + 1))
+            p.setPen(QColor(170, 174, 182))
+            p.drawText(QPointF(x + 5, y), words)
+            x += 5 + fm.horizontalAdvance(words) + 14
+        for text in (
+            "ticks: s from image onset · shaded: image shown",
+            "ticks: s from image onset",
+        ):
+            w = fm.horizontalAdvance(text)
+            if x + w <= self.width() - 12:  # the longest that fits, right-aligned
+                p.drawText(QPointF(self.width() - 12 - w, y), text)
+                break
 
     def _scrub_to(self, x: float) -> None:
         d = self.data

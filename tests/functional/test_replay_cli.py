@@ -44,7 +44,7 @@ def test_export_png_headless_puts_gaze_where_recorded(session: Path, tmp_path: P
     r = _gazeread(
         str(session),
         "--trial",
-        "1",
+        "2",  # the second trial, as people count (its id in the store is 1)
         "--export-png",
         str(out),
         "--at",
@@ -86,7 +86,7 @@ def test_export_gif_and_mp4(session: Path, tmp_path: Path) -> None:
     r = _gazeread(
         str(session),
         "--trial",
-        "0",
+        "1",
         "--export-video",
         str(gif),
         "--fps",
@@ -106,7 +106,7 @@ def test_export_gif_and_mp4(session: Path, tmp_path: Path) -> None:
     r = _gazeread(
         str(session),
         "--trial",
-        "0",
+        "1",
         "--export-video",
         str(mp4),
         "--fps",
@@ -163,7 +163,7 @@ def test_zoomed_export_keeps_gaze_on_its_sample(session: Path, tmp_path: Path) -
     ix, iy = data.layout.screen_to_image(*data.left[i])
     centre = (float(ix) + 7.5, float(iy) - 4.25)  # image px, near the sample
     out = tmp_path / "zoom.png"
-    r = _gazeread(str(session), "--trial", "0", "--export-png", str(out), "--at", "0.6", "--size", "800x600", "--zoom", "3", "--center", f"{centre[0]},{centre[1]}", "--no-hud", "--eyes", "left", "--trail", "0", "--no-fixations")  # fmt: skip
+    r = _gazeread(str(session), "--trial", "1", "--export-png", str(out), "--at", "0.6", "--size", "800x600", "--zoom", "3", "--center", f"{centre[0]},{centre[1]}", "--no-hud", "--eyes", "left", "--trail", "0", "--no-fixations")  # fmt: skip
     assert r.returncode == 0, r.stderr
     rgb = np.asarray(Image.open(out).convert("RGB"))
     sc = data.layout.image_to_screen(*centre)
@@ -205,7 +205,7 @@ def test_replay_of_a_recorded_demo_session(tmp_path: Path) -> None:
             assert inside.any()
     out = tmp_path / "demo.png"
     r = _gazeread(
-        str(folder), "--trial", str(shown[0].trial_id), "--export-png", str(out), "--heatmap"
+        str(folder), "--trial", str(shown[0].number), "--export-png", str(out), "--heatmap"
     )
     assert r.returncode == 0, r.stderr
     assert out.stat().st_size > 10_000

@@ -261,7 +261,9 @@ def test_operator_redoes_single_points_with_the_keyboard(win: Any, geom: Any, si
     assert len(out.history.get(3).result["points"]) == 4  # the other points kept
 
 
-def test_a_point_that_lost_half_its_gaze_fails_in_red(win: Any, geom: Any, tmp_path: Path) -> None:
+def test_a_point_that_lost_half_its_gaze_fails_in_red(
+    win: Any, geom: Any, tmp_path: Path, artifacts: Path
+) -> None:
     from calibration.headless import HeadlessDisplay
     from calibration.procedure import CalibrationProcedure, CalibrationSettings
     from calibration.targets import TargetTiming
@@ -295,6 +297,7 @@ def test_a_point_that_lost_half_its_gaze_fails_in_red(win: Any, geom: Any, tmp_p
     img = win.movieFrames.pop()
     win.flip()
     img.save(tmp_path / "results_loss.png")
+    img.save(artifacts / "validation-results-loss.png")
     r = _arr(img)
     red = (r[..., 0] > 200) & (r[..., 1] < 120) & (r[..., 2] < 120)
     assert (

@@ -80,7 +80,7 @@ def _wait_gaze(qtbot: Any, win: Any, xy: tuple[float, float], timeout: int = 200
 
 
 def test_console_shows_live_gaze_where_it_was_sent_and_follows_a_restart(
-    qtbot: Any, token: str, tmp_path: Path
+    qtbot: Any, token: str, tmp_path: Path, artifacts: Path
 ) -> None:
     from sessions.console.console_window import ConsoleWindow
     from sessions.replay.canvas_widget import COLOURS, qimage_to_array
@@ -148,6 +148,8 @@ def test_console_shows_live_gaze_where_it_was_sent_and_follows_a_restart(
                 break
             qtbot.wait(50)
         shot.save(str(tmp_path / "console.png"))
+        shot.save(str(artifacts / "console-canvas.png"))
+        win.grab().save(str(artifacts / "console-window.png"))
         cx, cy, n = found
         assert n > 60, "the live gaze marker is missing"
         assert abs(cx - ex) < 1.0 and abs(cy - ey) < 1.0, (cx, cy, ex, ey)

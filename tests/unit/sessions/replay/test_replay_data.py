@@ -102,7 +102,11 @@ def test_quality_counts_validity_and_dropped_samples(tmp_path: Path) -> None:
 
 
 def test_unknown_trial_is_named(session: Path) -> None:
-    with SessionStore.open(session) as store, pytest.raises(KeyError, match="no trial 9"):
+    # the store's id 9 is the tenth trial as people count (the message counts from 1)
+    with (
+        SessionStore.open(session) as store,
+        pytest.raises(KeyError, match=r"no trial 10 \(trials: 1\.\.3\)"),
+    ):
         load_trial(store, 9)
 
 

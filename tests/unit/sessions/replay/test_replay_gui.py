@@ -97,7 +97,9 @@ def test_heatmap_toggle_changes_the_picture(qapp: Any, data: TrialData) -> None:
     assert np.abs(a.astype(int) - b.astype(int)).sum() > 1000
 
 
-def test_replay_window_shows_trial_and_scrubs(qtbot: Any, session: Path, tmp_path: Path) -> None:
+def test_replay_window_shows_trial_and_scrubs(
+    qtbot: Any, session: Path, tmp_path: Path, artifacts: Path
+) -> None:
     from sessions.replay.canvas_widget import COLOURS, qimage_to_array
     from sessions.replay.replay_window import ReplayWindow
 
@@ -129,6 +131,8 @@ def test_replay_window_shows_trial_and_scrubs(qtbot: Any, session: Path, tmp_pat
     qtbot.wait(50)
     shot = win.canvas.grab()
     shot.save(str(tmp_path / "window-canvas.png"))
+    shot.save(str(artifacts / "replay-canvas.png"))
+    win.grab().save(str(artifacts / "replay-window.png"))
     rgb = qimage_to_array(shot.toImage())
     size = (win.canvas.width(), win.canvas.height())
     if shot.devicePixelRatio() != 1.0:

@@ -152,3 +152,20 @@ def test_a_trial_without_samples_still_draws(data: TrialData) -> None:
     assert sc.gaze_left is None and sc.trail_left.shape == (0, 2) and sc.fixations == []
     assert sc.heatmap is None
     assert any("no gaze samples" in n for n in sc.notes)
+
+
+def test_number_labels_never_overlap_and_the_newest_are_kept() -> None:
+    from sessions.replay.scene import place_labels
+
+    # ten fixations on nearly one spot, as a reader dwelling on a nodule
+    pts = [(100.0 + 0.5 * k, 100.0 + 0.3 * k) for k in range(10)]
+    spots = place_labels(pts, (16.0, 12.0))
+    boxes = [(x - 8, y - 6, x + 8, y + 6) for x, y in (s for s in spots if s is not None)]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert a[2] <= b[0] or a[0] >= b[2] or a[3] <= b[1] or a[1] >= b[3]
+    assert spots[-1] == pts[-1]  # the newest sits on its fixation
+    assert all(s is not None for s in spots[-5:]) and None in spots  # old ones give way
+    # far apart: every label on its own fixation
+    far = [(50.0 * k, 0.0) for k in range(5)]
+    assert place_labels(far, (16.0, 12.0)) == far
