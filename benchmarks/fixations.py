@@ -268,7 +268,13 @@ def ref_remodnav(rec: LabelledRecording) -> list[tuple[float, float]]:
 
 
 def ref_i2mc(rec: LabelledRecording) -> list[tuple[float, float]]:
-    """I2MC with its defaults (monocular)."""
+    """I2MC with its defaults (monocular).
+
+    Below 250 Hz its default down-sampling (by 2, 5 and 10, with a Chebyshev anti-alias
+    filter) cannot run (I2MC refuses the filter at 120 and 60 Hz and asks for
+    ``downsampFilter = False``): there it down-samples by 2 (and 3 from 100 Hz up) without
+    the filter, as its documentation advises for low-rate data.
+    """
     import I2MC
     import pandas as pd
 
@@ -289,6 +295,9 @@ def ref_i2mc(rec: LabelledRecording) -> list[tuple[float, float]]:
         "scrSz": [rec.screen.width_mm / 10.0, rec.screen.height_mm / 10.0],
         "disttoscreen": rec.screen.distance_mm / 10.0,
     }
+    if rec.rate_hz < 250.0:
+        opt["downsampFilter"] = False
+        opt["downsamples"] = [2, 3] if rec.rate_hz >= 100.0 else [2]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fix, _, _ = I2MC.I2MC(df, opt, logging=False)

@@ -70,27 +70,43 @@ class OnlineAdaptiveDetector:
         self._f, self._i = kernel.new_state()
         self._out = np.zeros((64, 6), dtype=np.int64)
         self._outf = np.zeros((64, 11))
+        self._room = 28
         g = self.screen
         self._s = np.array(
             [g.width_px, g.height_px, g.mm_per_px_x, g.mm_per_px_y, g.distance_mm], dtype=float
         )
         self.n_samples = 0
+        self._bind()
 
     # ------------------------------------------------------------------ public API
     def feed(self, samples: np.ndarray) -> list[FixationEvent]:
         """Process :data:`~acquisition.samples.SAMPLE_DTYPE` rows (oldest first)."""
-        if len(samples) == 0:
+        m = len(samples)
+        if m == 0:
             return []
-        return self._call(len(samples), np.asarray(samples["t"]), kernel.feed_samples, samples)
+        if m > self._room:
+            self._resize_out(m)
+        k = kernel.feed_samples(samples, *self._args)
+        if k < 0:
+            k = self._retry(k, m, samples["t"], kernel.feed_samples, samples)
+        self.n_samples += m
+        return self._events(k) if k else []
 
     def feed_px(self, t: NDArray, x_px: NDArray, y_px: NDArray) -> list[FixationEvent]:
         """Process samples given as session times (s) and screen px (NaN = invalid)."""
         t = np.ascontiguousarray(t, dtype=np.float64)
-        if len(t) == 0:
+        m = len(t)
+        if m == 0:
             return []
         x = np.ascontiguousarray(x_px, dtype=np.float64)
         y = np.ascontiguousarray(y_px, dtype=np.float64)
-        return self._call(len(t), t, kernel.feed_px, t, x, y)
+        if m > self._room:
+            self._resize_out(m)
+        k = kernel.feed_px(t, x, y, *self._args)
+        if k < 0:
+            k = self._retry(k, m, t, kernel.feed_px, t, x, y)
+        self.n_samples += m
+        return self._events(k) if k else []
 
     def flush(self) -> list[FixationEvent]:
         """End of stream: the open fixation (and one held for a merge) ends."""
@@ -100,20 +116,25 @@ class OnlineAdaptiveDetector:
         return self._events(kernel.finish(self._f, self._i, base + n - 1, self._out))
 
     # ------------------------------------------------------------------ internals
-    def _call(self, m: int, t: NDArray, fn: Any, *data: Any) -> list[FixationEvent]:
-        if len(self._out) < 2 * m + 8:  # at most two events a sample, and the held end
-            self._out = np.zeros((2 * m + 8, 6), dtype=np.int64)
-            self._outf = np.zeros((2 * m + 8, 11))
-        while True:
-            k = fn(*data, self._hist, self._h, self._s, self._f, self._i, self._p, self._out)
-            if k != -1:
-                break
+    def _resize_out(self, m: int) -> None:
+        """Room for the events of ``m`` samples: two a sample at most, and the held end."""
+        self._out = np.zeros((2 * m + 8, 6), dtype=np.int64)
+        self._outf = np.zeros((2 * m + 8, 11))
+        self._room = m
+        self._bind()
+
+    def _bind(self) -> None:
+        self._args = (self._hist, self._h, self._s, self._f, self._i, self._p, self._out)
+
+    def _retry(self, k: int, m: int, t: Any, fn: Any, *data: Any) -> int:
+        """The slow path: grow the history block (``-1``), or refuse times out of order."""
+        while k == -1:
             self._grow(m)
-        if k < -1:  # a time not finite or going back: the same message as the other detectors
+            k = fn(*data, *self._args)
+        if k < -1:  # not finite or going back: the same message as the other detectors
             check_time_order(np.asarray(t, dtype=np.float64), float(self._f[15]))
             raise ValueError(f"sample {-2 - k} of the chunk has a time out of order")
-        self.n_samples += m
-        return self._events(k)
+        return int(k)
 
     def _grow(self, m: int) -> None:
         lo, n, _ = (int(v) for v in self._h)
@@ -124,6 +145,7 @@ class OnlineAdaptiveDetector:
         new[:, :n] = self._hist[:, lo : lo + n]
         self._hist = new
         self._h[0] = 0
+        self._bind()
 
     def _events(self, k: int) -> list[FixationEvent]:
         if k == 0:

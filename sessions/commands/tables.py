@@ -1,7 +1,7 @@
 """Tables in the terminal, drawn by ``rich``: one look for every command that prints one.
 
-Plain text (no colour, no box characters) when the output is not a terminal, so scripts and
-logs read the same columns.
+Plain text (no colour, no box characters, one line a row however long) when the output is not
+a terminal, so scripts and logs read the same columns; on a terminal long cells wrap.
 """
 
 from __future__ import annotations
@@ -44,13 +44,13 @@ def render_table(
         header_style="bold" if tty else "",
         show_header=header,
     )
-    for name, justify in columns:
-        table.add_column(name, justify="right" if justify == "right" else "left")
+    for name, justify in columns:  # off a terminal a row stays one line, for grep and scripts
+        table.add_column(name, justify="right" if justify == "right" else "left", no_wrap=not tty)
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
     buf = io.StringIO()
     console = Console(
-        file=buf, width=shutil.get_terminal_size((160, 40)).columns if tty else 160,
+        file=buf, width=shutil.get_terminal_size((160, 40)).columns if tty else 100_000,
         force_terminal=tty, color_system="standard" if tty else None,
         highlight=False,
     )  # fmt: skip
