@@ -179,8 +179,8 @@ class LiveState:
                     self._cols = gaze_columns(labels or [], types, eyes)
             elif kind == "Fixations":
                 self._fix_open.clear()
-                if screen is not None:
-                    self._fix_screen = screen
+            if name is not None and screen is not None:  # joining late: known before any onset
+                self._fix_screen = screen
 
     # ------------------------------------------------------------------ gaze
     def ingest_gaze(self, ts: Any, chunk: Any) -> None:

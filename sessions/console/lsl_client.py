@@ -23,7 +23,13 @@ from typing import Any
 
 from sessions.console.live import LiveState
 
-__all__ = ["STREAM_TYPES", "LslClient", "choose_stream"]
+__all__ = [
+    "STREAM_TYPES",
+    "LiveSession",
+    "LslClient",
+    "choose_stream",
+    "find_sessions",
+]
 
 STREAM_TYPES = ("Gaze", "Markers", "Fixations")
 
@@ -48,6 +54,38 @@ def choose_stream(candidates: list[StreamRef], prefer_prefix: str | None) -> Str
         if same:
             candidates = same
     return max(candidates, key=lambda c: c.created_at)
+
+
+@dataclasses.dataclass(frozen=True)
+class LiveSession:
+    """A gazeread session publishing on the network: ``gazeread console --source <uid>``."""
+
+    uid: str
+    host: str
+    rate_hz: float
+    created_at: float
+
+    def describe(self, now: float) -> str:
+        """One line for a list: uid, host, rate and how long it has been running."""
+        return f"{self.uid}  on {self.host}, {self.rate_hz:g} Hz, started {now - self.created_at:.0f} s ago"
+
+
+def find_sessions(timeout_s: float = 2.0) -> list[LiveSession]:
+    """Gazeread sessions whose Gaze stream can be found now, newest first.
+
+    A session's streams have source ids ``gazeread-<uid>-gaze`` (and ``-markers``,
+    ``-fixations``); streams of other programs are not sessions and are left out.
+    """
+    import pylsl
+
+    out = {}
+    for info in pylsl.resolve_byprop("type", "Gaze", 0, timeout_s):
+        sid = info.source_id()
+        if not (sid.startswith("gazeread-") and sid.endswith("-gaze")):
+            continue
+        uid = sid[len("gazeread-") : -len("-gaze")]
+        out[uid] = LiveSession(uid, info.hostname(), info.nominal_srate(), info.created_at())
+    return sorted(out.values(), key=lambda s: s.created_at, reverse=True)
 
 
 def _prefix(source_id: str) -> str:
@@ -258,7 +296,7 @@ class LslClient:
 
 
 def _describe(info: Any) -> dict[str, Any]:
-    """Nominal rate, channel labels and (Fixations) screen size from a full StreamInfo."""
+    """Nominal rate, channel labels and the screen size (Gaze or Fixations) from a StreamInfo."""
     out: dict[str, Any] = {"rate": info.nominal_srate()}
     labels, types, eyes = [], [], []
     ch = info.desc().child("channels").child("channel")
@@ -268,7 +306,9 @@ def _describe(info: Any) -> dict[str, Any]:
         eyes.append(ch.child_value("eye"))
         ch = ch.next_sibling()
     out.update(labels=labels, types=types, eyes=eyes)
-    scr = info.desc().child("screen")
+    scr = info.desc().child("screen")  # the Fixations stream's
+    if scr.empty():
+        scr = info.desc().child("setup").child("screen")  # the Gaze stream's (XDF setup)
     if not scr.empty():
         try:
             w, h = float(scr.child_value("width_px")), float(scr.child_value("height_px"))
