@@ -158,7 +158,7 @@ def _events(data: SessionData, t_first: float) -> pd.DataFrame:
             continue
         resp = data.responses.get(int(tr["id"]))
         common = {
-            "trial": tr["id"],
+            "trial": int(tr["id"]) + 1,
             "condition": tr["condition"],
             "image_id": tr["image_id"],
             "ground_truth": _na(tr["authenticity"]),
@@ -219,7 +219,10 @@ def _events_sidecar(data: SessionData) -> dict[str, Any]:
             "Description": "What happened",
             "Levels": {"image": "an image was shown", "response": "the reader answered"},
         },
-        "trial": {"Description": "0-based trial index in the session schedule"},
+        "trial": {
+            "Description": "trial number in the session schedule, from 1 (session.sqlite "
+            "trials.id + 1)"
+        },
         "condition": {
             "Description": "Task condition: diagnostic (findings) or authenticity (real vs synthetic)"
         },

@@ -116,9 +116,12 @@ class Reading:
 
 
 def reading_name(trial: dict[str, Any]) -> str:
-    """``trial-003_<image_id>_<condition>`` with unsafe characters replaced."""
+    """``trial-003_<image_id>_<condition>`` (unsafe characters replaced).
+
+    The number counts from 1 as people do: the store's trial id + 1.
+    """
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{trial['image_id']}_{trial['condition']}")
-    return f"trial-{int(trial['id']):03d}_{safe}"
+    return f"trial-{int(trial['id']) + 1:03d}_{safe}"
 
 
 def bids_label(value: Any) -> str:

@@ -171,7 +171,7 @@ def reading_row(r: Reading, folder: str, fx: pd.DataFrame | None = None) -> dict
         "study": info["study"],
         "participant": info["participant"],
         "session": info["session_number"],
-        "trial": r.trial["id"],
+        "trial": int(r.trial["id"]) + 1,  # as people count; the store's ids start at 0
         "image_id": r.trial["image_id"],
         "image_path": r.trial["image_path"],
         "condition": r.trial["condition"],
