@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("sessions.commands.export", "export sessions to BIDS, GazeVaLM-style maps or REFLACX tables"),
     "check": ("sessions.commands.check", "data-quality report of a recorded session"),
     "trackers": ("sessions.commands.trackers", "list the eye trackers usable on this machine, and why others are not"),
+    "analyze": ("sessions.commands.analyze", "the study's findings from its sessions: report.html, tables/*.csv, summary.json"),
+    "simulate-study": ("sessions.commands.simulate_study", "write a simulated reader study with known effects (for gazeread analyze)"),
     "stimuli": ("sessions.commands.stimuli", "check stimulus manifests and images; write the demo phantoms"),
 }  # fmt: skip
 

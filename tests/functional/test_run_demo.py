@@ -48,6 +48,16 @@ def test_demo_records_a_complete_session(tmp_path: Path) -> None:
     assert report["samples"] > 8 * 600  # > 1 s of 600 Hz gaze per trial
     assert report["dropped_samples"] == 0
 
+    # the study's findings from demo sessions: gazeread analyze reads what gazeread recorded
+    ana = _gazeread(
+        "analyze", str(out), "--out", str(tmp_path / "analysis"), "--bootstrap", "50", timeout=240
+    )
+    assert ana.returncode == 0, ana.stderr[-2000:]
+    summary = json.loads((tmp_path / "analysis" / "summary.json").read_text())
+    assert summary["readers"] == 1 and summary["trials"] == 8
+    assert summary["decisions"]["authenticity"]["accuracy"]["value"] is not None
+    assert (tmp_path / "analysis" / "report.html").stat().st_size > 20_000
+
     from sessions.store import SessionStore
 
     with SessionStore.open(folder) as s:
