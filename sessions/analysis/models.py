@@ -17,7 +17,14 @@ from pathlib import Path
 
 from sessions.analysis.study import StudyData
 
-__all__ = ["MODEL_COLUMNS", "ModelAnswer", "ModelsFileError", "read_models", "write_template"]
+__all__ = [
+    "MODEL_COLUMNS",
+    "ModelAnswer",
+    "ModelsFileError",
+    "read_models",
+    "write_items",
+    "write_template",
+]
 
 MODEL_COLUMNS = ("model", "image_id", "condition", "findings", "authenticity", "confidence")
 
@@ -47,6 +54,62 @@ def write_template(study: StudyData, path: str | Path) -> Path:
         w.writerow(MODEL_COLUMNS)
         for image_id, condition in items:
             w.writerow(["", image_id, condition, "", "", ""])
+    return out
+
+
+def write_items(study: StudyData, folder: str | Path) -> Path:
+    """What a model must be given to answer as the readers did, in ``folder``.
+
+    ``images/`` (each stimulus file, copied from where the sessions showed it), ``items.csv``
+    (image_id, condition, file) and ``prompts.json`` (per condition: the instructions, the
+    question, the finding labels and the confidence scale of the protocol the readers saw).
+    """
+    import json
+    import shutil
+
+    out = Path(folder)
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    items = sorted({(t.image_id, t.condition, t.image_path) for t in study.trials})
+    rows = []
+    for image_id, condition, src in items:
+        path = Path(src)
+        name = f"{image_id}{path.suffix}" if path.suffix else image_id
+        if path.is_file() and not (out / "images" / name).exists():
+            shutil.copy2(path, out / "images" / name)
+        rows.append(
+            (image_id, condition, f"images/{name}" if path.is_file() else f"(missing: {src})")
+        )
+    with (out / "items.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(("image_id", "condition", "file"))
+        w.writerows(rows)
+    (out / "prompts.json").write_text(
+        json.dumps(_prompts(study.protocol_text), indent=1), encoding="utf-8"
+    )
+    return out
+
+
+def _prompts(protocol_text: str) -> dict[str, object]:
+    if not protocol_text:
+        return {}
+    from experiment_protocols.loader import ProtocolError, parse_protocol
+
+    try:
+        proto = parse_protocol(protocol_text)
+    except ProtocolError:
+        return {}
+    out: dict[str, object] = {}
+    for name, cond in proto.conditions.items():
+        form = cond.form
+        out[name] = {
+            "instructions": cond.instructions,
+            "question": getattr(form, "question", None),
+            "labels": list(getattr(form, "labels", ()) or ()),
+            "no_finding": getattr(form, "no_finding", None),
+            "confidence_scale": list(getattr(form, "confidence_scale", ()) or ()),
+            "confidence_low": getattr(form, "confidence_low", None),
+            "confidence_high": getattr(form, "confidence_high", None),
+        }
     return out
 
 

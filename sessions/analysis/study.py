@@ -73,6 +73,7 @@ class SessionExtract:
     reader: str
     trials: list[TrialRecord]
     finding_labels: tuple[str, ...]
+    protocol_text: str = ""
 
 
 @dataclasses.dataclass
@@ -82,6 +83,7 @@ class StudyData:
     trials: list[TrialRecord]
     finding_labels: tuple[str, ...]
     sessions: list[str]
+    protocol_text: str = ""  # the first session's: what the readers were told and asked
 
     @property
     def readers(self) -> list[str]:
@@ -242,7 +244,9 @@ def read_session(folder: str | os.PathLike[str]) -> SessionExtract:
                     px_per_deg_image=ppd_screen / max(scale, 1e-9),
                 )
             )
-    return SessionExtract(str(folder), reader, records, labels)
+    return SessionExtract(
+        str(folder), reader, records, labels, str(info.get("protocol_text") or "")
+    )
 
 
 def load_study(
@@ -272,4 +276,5 @@ def load_study(
     trials = [t for ex in extracts for t in ex.trials]
     for t in trials:
         labels += list(t.truth_findings)
-    return StudyData(trials, tuple(dict.fromkeys(labels)), [ex.folder for ex in extracts])
+    protocol = next((ex.protocol_text for ex in extracts if ex.protocol_text), "")
+    return StudyData(trials, tuple(dict.fromkeys(labels)), [ex.folder for ex in extracts], protocol)

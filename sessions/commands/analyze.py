@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
     from sessions.analysis.findings import analyse
-    from sessions.analysis.models import ModelsFileError, read_models, write_template
+    from sessions.analysis.models import ModelsFileError, read_models, write_items, write_template
     from sessions.analysis.report import write_outputs
     from sessions.analysis.study import find_sessions, load_study
     from sessions.store import StoreError
@@ -60,12 +60,15 @@ def run(args: argparse.Namespace) -> int:
             study = load_study(folders, workers=args.workers, progress=lambda _f: bar.advance(task))
         if args.models_template:
             path = write_template(study, args.models_template)
+            tpl = Path(args.models_template)
+            folder = write_items(study, tpl.with_name(tpl.stem + "-items"))
             print(f"wrote {path}: fill in one row a model and item (see docs/analysis.md)")
+            print(f"wrote {folder}: the images, items.csv and prompts.json to give the models")
             return 0
         models = [a for f in args.models for a in read_models(f, study)]
-        items = len({(t.image_id, t.condition) for t in study.trials})
+        n_items = len({(t.image_id, t.condition) for t in study.trials})
         with Progress(transient=True) as bar:
-            task = bar.add_task("gaze agreement", total=items)
+            task = bar.add_task("gaze agreement", total=n_items)
             findings = analyse(
                 study, models, n_boot=args.bootstrap, progress=lambda _i: bar.advance(task)
             )

@@ -37,7 +37,11 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_session(tmp_path_factory.mktemp("replay-cli"), n_trials=2, trial_s=1.0)
 
 
-def test_export_png_headless_puts_gaze_where_recorded(session: Path, tmp_path: Path) -> None:
+def test_export_png_headless_puts_gaze_where_recorded(
+    session: Path, tmp_path: Path, artifacts: Path
+) -> None:
+    import shutil
+
     from PIL import Image
 
     out = tmp_path / "fig" / "frame.png"
@@ -60,6 +64,8 @@ def test_export_png_headless_puts_gaze_where_recorded(session: Path, tmp_path: P
     )
     assert r.returncode == 0, r.stderr
     assert "wrote" in r.stdout
+    assert "from image onset" in r.stdout  # the clock --at takes is the one it reports
+    shutil.copy(out, artifacts / "exported-frame.png")
     rgb = np.asarray(Image.open(out).convert("RGB"))
     assert rgb.shape == (700, 1000, 3)
     with SessionStore.open(session) as store:

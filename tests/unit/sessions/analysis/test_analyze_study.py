@@ -92,6 +92,11 @@ def test_the_report_tables_and_the_models_template(
     lines = tpl.read_text().splitlines()
     assert lines[0] == "model,image_id,condition,findings,authenticity,confidence"
     assert len(lines) == 1 + 24 * 2
+    # beside it, what to give the models: the items and the readers' instructions and questions
+    prompts = json.loads((tmp_path / "models-items" / "prompts.json").read_text())
+    assert prompts["authenticity"]["question"] == "Is this radiograph real or synthetic?"
+    assert prompts["diagnostic"]["confidence_scale"] == [1, 2, 3, 4, 5]
+    assert len((tmp_path / "models-items" / "items.csv").read_text().splitlines()) == 1 + 48
     bad = tmp_path / "bad.csv"
     bad.write_text(lines[0] + "\nm1,nope,authenticity,,real,3\nm1,cxr000,authenticity,,maybe,3\n")
     r = _gazeread("analyze", str(study), "--models", str(bad), "--out", str(tmp_path / "o"))
