@@ -154,6 +154,8 @@ class CalibrationProcedure:
         self._messages.append(text)
         try:
             display.message(text, error=error, duration_s=duration_s)
+        except StopSession:
+            raise  # the session's health check ended it while the message showed
         except Exception:  # a broken display must not hide the message in the log
             log.exception("calibration: could not show message on the display")
 

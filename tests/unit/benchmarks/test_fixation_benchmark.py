@@ -257,5 +257,6 @@ def test_each_reference_runs_on_every_dataset_and_is_scored(with_references, nam
         assert ref["failures"] == 0, (dataset, ref["failed_recordings"])
         assert isinstance(ref["kappa"], float) and isinstance(ref["event_f1"], float)
         assert ref["us_per_sample"] > 0
-        if name.startswith("pymovements"):
+        if name.startswith("pymovements") and "@" not in dataset:  # at the native rate; at
+            # 60 Hz its 20 ms Savitzky-Golay window is one sample and onsets shift by one
             assert ref["kappa"] > 0.8 and ref["event_f1"] > 0.9, (dataset, name, ref)
