@@ -6,7 +6,8 @@ Usage::
 
 ``--data`` is a dataset folder (``*.tsv.gz`` + ``recordings.json`` here or in the parent) or a
 folder of dataset folders. Every recording is streamed through the causal detector in chunks
-(``--chunk-ms``, 50 ms by default: what the live worker hands the detector) and scored per
+(``--chunk-ms``; by default what the live worker hands the detector at the dataset's rate:
+50 ms, or 6 samples below 120 Hz) and scored per
 dataset folder and per human coder. ``--detector auto`` (the default) lets the session's
 selection table choose per dataset, from the rate and the measured RMS sample-to-sample noise
 (``acquisition.fixations.choose_detector``); ``adaptive``, ``ivt`` or ``idt`` force one.
@@ -42,7 +43,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from acquisition.fixations import DetectorChoice, choose_detector
+from acquisition.fixations import DetectorChoice, batch_interval_s, choose_detector
 from acquisition.geometry import px_per_degree, px_to_deg
 from benchmarks._labelled_data import (
     FIXATION,
@@ -486,7 +487,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--detector", choices=("auto", "adaptive", "ivt", "idt"), default="auto")
     ap.add_argument(
-        "--chunk-ms", type=float, default=50.0, help="streaming chunk length (ms of data)"
+        "--chunk-ms",
+        type=float,
+        default=None,
+        help="streaming chunk length (ms of data); default: the live worker's at the dataset's "
+        "rate (50 ms, or 6 samples below 120 Hz)",
     )
     ap.add_argument(
         "--rates",
@@ -515,9 +520,8 @@ def main(argv: list[str] | None = None) -> int:
                 ]
             for name, rs in runs:
                 choice = choose_for(rs, args.detector, overrides)
-                result["datasets"][name] = evaluate_recordings(
-                    name, rs, choice, args.chunk_ms, refs
-                )
+                chunk_ms = args.chunk_ms or batch_interval_s(rs[0].rate_hz if rs else 1e3) * 1e3
+                result["datasets"][name] = evaluate_recordings(name, rs, choice, chunk_ms, refs)
                 result["datasets"][name]["params"] = choice.params.to_dict()
     except (FileNotFoundError, ValueError) as exc:
         print(f"fixations benchmark: {exc}", file=sys.stderr)

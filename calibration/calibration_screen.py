@@ -334,4 +334,3 @@ def run_calibration(
         event.clearEvents()
         win.color = before  # the window's own background, not a fixed grey
         core.wait(0.0)
-

@@ -15,7 +15,7 @@ from acquisition.fixations.lsl_stream import (
 )
 from acquisition.fixations.params import AdaptiveParams, IDTParams, IVTParams
 from acquisition.fixations.selection import DetectorChoice, choose_detector
-from acquisition.fixations.worker import Detector, FixationWorker
+from acquisition.fixations.worker import Detector, FixationWorker, batch_interval_s
 
 __all__ = [
     "EVENT_KINDS",
@@ -32,6 +32,7 @@ __all__ = [
     "OnlineAdaptiveDetector",
     "OnlineFixationDetector",
     "OnlineIDTDetector",
+    "batch_interval_s",
     "choose_detector",
     "detect_fixations",
     "event_from_sample",

@@ -23,6 +23,21 @@ _log = logging.getLogger(__name__)
 Sink = Callable[[FixationEvent], None]
 
 
+#: The live worker hands the detector at least this much time of samples per call ...
+MIN_INTERVAL_S = 0.05
+#: ... and at least this many samples (a 60 Hz tracker: 100 ms), so that the per-call cost of
+#: a detector (a few microseconds) stays under 1 us per sample at every rate.
+MIN_BATCH_SAMPLES = 6
+
+
+def batch_interval_s(rate_hz: float) -> float:
+    """How often the live worker calls the detector at ``rate_hz``: the chunk size of a session.
+
+    It delays the delivery of events by at most this much, never their ``t_emitted``.
+    """
+    return max(MIN_INTERVAL_S, MIN_BATCH_SAMPLES / rate_hz) if rate_hz > 0 else MIN_INTERVAL_S
+
+
 class Detector(Protocol):
     """What the worker needs of a detector (both I-VT and I-DT detectors have it)."""
 
@@ -56,10 +71,10 @@ class FixationWorker:
     poll_s : float
         Longest wait for new samples before checking for stop (finite).
     min_interval_s : float
-        Shortest time between two detector calls: batches samples (a 1200 Hz tracker gives
-        ~60 per call at 50 ms) so the per-call overhead (~50 us) stays far below 1 us per
-        sample. It delays delivery by at most this much; it does not change the events or
-        their ``t_emitted`` (chunking never does).
+        Shortest time between two detector calls: batches samples so the per-call overhead
+        stays below 1 us per sample (a session uses :func:`batch_interval_s` of its rate:
+        50 ms, or 6 samples at low rates). It delays delivery by at most this much; it does
+        not change the events or their ``t_emitted`` (chunking never does).
     clock : callable
         Session clock for ``t_delivered``.
 
@@ -81,7 +96,7 @@ class FixationWorker:
         name: str = "fixations",
         *,
         poll_s: float = 0.1,
-        min_interval_s: float = 0.05,
+        min_interval_s: float = MIN_INTERVAL_S,
         clock: Callable[[], float] = session_clock,
     ) -> None:
         if not 0 < poll_s <= 5:

@@ -18,7 +18,13 @@ from collections.abc import Callable
 from typing import Any
 
 from acquisition.clock import session_clock
-from acquisition.fixations import Detector, FixationOutlet, FixationWorker, choose_detector
+from acquisition.fixations import (
+    Detector,
+    FixationOutlet,
+    FixationWorker,
+    batch_interval_s,
+    choose_detector,
+)
 from acquisition.geometry import ScreenGeometry
 from acquisition.ring_buffer import RingBuffer
 from acquisition.trackers import Tracker, TrackerEvent, create_tracker
@@ -163,7 +169,10 @@ class Pipeline:
         sinks: list[Callable[[Any], None]] = [self.recorder.add_fixation_event]
         if self._fix_outlet is not None:
             sinks.append(self._fix_outlet.push)
-        return FixationWorker(self.buffer.reader("fixations"), detector, sinks, name="fixations")
+        return FixationWorker(
+            self.buffer.reader("fixations"), detector, sinks, name="fixations",
+            min_interval_s=batch_interval_s(self.tracker.rate_hz),
+        )  # fmt: skip
 
     def _on_tracker_event(self, ev: TrackerEvent) -> None:
         if ev.kind == "error" and self._problem is None:
