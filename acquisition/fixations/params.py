@@ -25,8 +25,21 @@ def _check_range(owner: str, name: str, value: Any, lo: float, hi: float) -> Non
         raise ValueError(f"{owner}.{name} must be a number in [{lo}, {hi}], got {value!r}")
 
 
+class _Settings:
+    """``to_dict``/``from_dict`` shared by the detectors' settings (dataclasses)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (for the session's provenance)."""
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Any:
+        """Build from :meth:`to_dict` output; unknown keys are an error naming them."""
+        return _from_dict(cls, data)
+
+
 @dataclasses.dataclass(frozen=True)
-class IVTParams:
+class IVTParams(_Settings):
     """Settings of the causal velocity-threshold (I-VT) detector.
 
     Parameters
@@ -102,18 +115,9 @@ class IVTParams:
                 f"{own}.centre_window must be True or False, got {self.centre_window!r}"
             )
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict (for the session's provenance)."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> IVTParams:
-        """Build from :meth:`to_dict` output; unknown keys are an error naming them."""
-        return _from_dict(cls, data)
-
 
 @dataclasses.dataclass(frozen=True)
-class IDTParams:
+class IDTParams(_Settings):
     """Settings of the causal dispersion-threshold (I-DT) detector (Salvucci & Goldberg 2000).
 
     Parameters
@@ -147,18 +151,9 @@ class IDTParams:
                 f"min_duration_ms ({self.min_duration_ms!r})"
             )
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict (for the session's provenance)."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> IDTParams:
-        """Build from :meth:`to_dict` output; unknown keys are an error naming them."""
-        return _from_dict(cls, data)
-
 
 @dataclasses.dataclass(frozen=True)
-class AdaptiveParams:
+class AdaptiveParams(_Settings):
     """Settings of the noise-adaptive centroid detector (for noisy screen-based trackers).
 
     A fixation is a stretch of gaze that stays within a radius of its own running centroid;
@@ -237,15 +232,6 @@ class AdaptiveParams:
                 f"{own}.min_radius_deg ({self.min_radius_deg!r}) must not exceed "
                 f"max_radius_deg ({self.max_radius_deg!r})"
             )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict (for the session's provenance)."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> AdaptiveParams:
-        """Build from :meth:`to_dict` output; unknown keys are an error naming them."""
-        return _from_dict(cls, data)
 
 
 def _from_dict(cls: Any, data: dict[str, Any]) -> Any:

@@ -212,34 +212,8 @@ def _sections(f: Findings, figs: dict[str, str]) -> list[dict[str, Any]]:
                 v["scanpath"]["dtw"],
             ]
         )
-    gaze_rows = []
-    for scope, metrics in s["gaze"].items():
-        for k, v in metrics.items():
-            gaze_rows.append(
-                [
-                    f"{scope}: {k}",
-                    v["real"],
-                    v["synthetic"],
-                    v["effect"],
-                    f"[{_fmt(v['ci'][0])}, {_fmt(v['ci'][1])}]",
-                    v["p"],
-                    v["d"],
-                ]
-            )
-    pupil_rows = []
-    for scope, metrics in s["pupil"].items():
-        for k, v in metrics.items():
-            pupil_rows.append(
-                [
-                    f"{scope}: {k}",
-                    v["real"],
-                    v["synthetic"],
-                    v["effect"],
-                    f"[{_fmt(v['ci'][0])}, {_fmt(v['ci'][1])}]",
-                    v["p"],
-                    v["d"],
-                ]
-            )
+    gaze_rows = _comparison_rows(s["gaze"])
+    pupil_rows = _comparison_rows(s["pupil"])
     cmp_header = ["measure", "real", "synthetic", "effect (synthetic - real)", "95% CI", "p", "d_z"]
     return [
         {"title": "Authenticity (visual Turing test)", "text": "Synthetic is the positive class. AUC from the confidence-weighted rating (+confidence for 'synthetic', -confidence for 'real'). Models are scored on the same items.",
@@ -259,6 +233,16 @@ def _sections(f: Findings, figs: dict[str, str]) -> list[dict[str, Any]]:
                      {"png": figs["bias"], "caption": "Where the first, last, shortest and longest fixation of each trial fell on the image (density), real (top) against synthetic (bottom)."}]},
         {"title": "Pupil, real against synthetic", "text": "Baseline: mean pupil over the 0.5 s before image onset; size: mean from 0.5 s after onset to offset; dilation = size - baseline; blinks interpolated. The image's mean luminance drives the pupil too: see tables/images.csv.",
          "tables": [_table(pupil_rows, cmp_header)], "figures": []},
+    ]  # fmt: skip
+
+
+def _comparison_rows(section: dict[str, dict[str, dict[str, Any]]]) -> list[list[Any]]:
+    """One row a scope and measure of a real-against-synthetic comparison."""
+    return [
+        [f"{scope}: {k}", v["real"], v["synthetic"], v["effect"],
+         f"[{_fmt(v['ci'][0])}, {_fmt(v['ci'][1])}]", v["p"], v["d"]]
+        for scope, metrics in section.items()
+        for k, v in metrics.items()
     ]  # fmt: skip
 
 
