@@ -20,6 +20,8 @@ EXPECTED = (
     "check",
     "trackers",
     "stimuli",
+    "analyze",
+    "simulate-study",
 )
 
 
