@@ -325,12 +325,18 @@ def available_references() -> dict[str, Callable[[LabelledRecording], list]]:
 
 
 # ---------------------------------------------------------------------- driver
-def choose_for(recs: list[LabelledRecording], method: str, params: dict) -> DetectorChoice:
+def choose_for(
+    recs: list[LabelledRecording], method: str, params: dict, noise: float | None
+) -> DetectorChoice:
     """The detector a session on such recordings would run: the table's choice (``auto``),
     from the rate and the median measured RMS sample-to-sample noise, or the one forced."""
-    noise = float(np.nanmedian([rms_s2s_deg(r) for r in recs])) if recs else None
     return choose_detector("recording", recs[0].rate_hz if recs else 1000.0, noise,
                            method=method, params=params)  # fmt: skip
+
+
+def _noise(recs: list[LabelledRecording]) -> float | None:
+    """The median measured RMS sample-to-sample noise of the recordings (deg)."""
+    return float(np.nanmedian([rms_s2s_deg(r) for r in recs])) if recs else None
 
 
 def _warm_up(choice: DetectorChoice, rec: LabelledRecording) -> None:
@@ -342,7 +348,12 @@ def _warm_up(choice: DetectorChoice, rec: LabelledRecording) -> None:
 
 
 def evaluate_recordings(
-    name: str, recs: list[LabelledRecording], choice: DetectorChoice, chunk_ms: float, refs: dict
+    name: str,
+    recs: list[LabelledRecording],
+    choice: DetectorChoice,
+    chunk_ms: float,
+    refs: dict,
+    noise: float | None = None,
 ) -> dict[str, Any]:
     """Score the chosen detector and every reference on one dataset (all coders)."""
     if recs:
@@ -394,7 +405,7 @@ def evaluate_recordings(
         "method": choice.method,
         "method_reason": choice.reason,
         "rate_hz": recs[0].rate_hz if recs else None,
-        "noise_rms_s2s_deg": float(np.nanmedian([rms_s2s_deg(r) for r in recs])) if recs else None,
+        "noise_rms_s2s_deg": noise,
         "n_recordings": len(recs),
         "n_samples": n_samples,
         "coders": coders,
@@ -519,9 +530,12 @@ def main(argv: list[str] | None = None) -> int:
                     if r < recs[0].rate_hz
                 ]
             for name, rs in runs:
-                choice = choose_for(rs, args.detector, overrides)
+                noise = _noise(rs)
+                choice = choose_for(rs, args.detector, overrides, noise)
                 chunk_ms = args.chunk_ms or batch_interval_s(rs[0].rate_hz if rs else 1e3) * 1e3
-                result["datasets"][name] = evaluate_recordings(name, rs, choice, chunk_ms, refs)
+                result["datasets"][name] = evaluate_recordings(
+                    name, rs, choice, chunk_ms, refs, noise
+                )
                 result["datasets"][name]["params"] = choice.params.to_dict()
     except (FileNotFoundError, ValueError) as exc:
         print(f"fixations benchmark: {exc}", file=sys.stderr)

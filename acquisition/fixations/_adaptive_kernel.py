@@ -112,28 +112,30 @@ def summarise(hist, H, S, out, k, outf):
 
 
 @njit(cache=True)
-def _close_pending(F, IS, at, out, k):
-    """The ended fixation waiting for a possible merge is final: its end (or cancel)."""
+def _final(out, k, conf, prov, s, e, at, fid, confi):
+    """A fixation's last word: its end when confirmed, a cancel when only provisional."""
+    if conf == 1:
+        return _emit(out, k, END, s, e, at, fid, confi)
+    if prov == 1:
+        return _emit(out, k, CANCEL, s, e, at, fid, -1)
+    return k
+
+
+@njit(cache=True)
+def _close_pending(IS, at, out, k):
+    """The ended fixation waiting for a possible merge is final."""
     if IS[_PEND] == 1:
-        if IS[_QCONF] == 1:
-            k = _emit(out, k, END, IS[_QS], IS[_QE], at, IS[_QFID], IS[_QCONFI])
-        elif IS[_QPROV] == 1:
-            k = _emit(out, k, CANCEL, IS[_QS], IS[_QE], at, IS[_QFID], -1)
+        k = _final(out, k, IS[_QCONF], IS[_QPROV], IS[_QS], IS[_QE], at, IS[_QFID], IS[_QCONFI])
         IS[_PEND] = 0
     return k
 
 
 @njit(cache=True)
-def _end_now(F, IS, at, out, k):
+def _end_now(IS, at, out, k):
     """End the open fixation at its last sample, without waiting for a merge."""
     if IS[_IN] == 1:
-        if IS[_CONF] == 1:
-            k = _emit(out, k, END, IS[_FS], IS[_FE], at, IS[_FID], IS[_CONFI])
-        elif IS[_PROV] == 1:
-            k = _emit(out, k, CANCEL, IS[_FS], IS[_FE], at, IS[_FID], -1)
-        IS[_IN] = 0
-        IS[_PROV] = 0
-        IS[_CONF] = 0
+        k = _final(out, k, IS[_CONF], IS[_PROV], IS[_FS], IS[_FE], at, IS[_FID], IS[_CONFI])
+        IS[_IN] = IS[_PROV] = IS[_CONF] = 0
     return k
 
 
@@ -222,7 +224,7 @@ def _accept(t, x, y, base, F, IS, P, i, E, out, k):
             IS[_OUT] = 0
             IS[_CS] = -1
             return k
-        k = _close_pending(F, IS, i, out, k)
+        k = _close_pending(IS, i, out, k)
     IS[_NEXT] += 1
     IS[_FID] = IS[_NEXT]
     IS[_IN] = 1
@@ -315,11 +317,11 @@ def run(t, x, y, base, i0, i1, F, IS, P, out):
         ti = t[j]
         _clock(F, ti)
         if IS[_PEND] == 1 and ti - t[IS[_QE] - base] > P[_MERGE] + P[_ONSET]:
-            k = _close_pending(F, IS, i, out, k)  # no candidate can continue it any more
+            k = _close_pending(IS, i, out, k)  # no candidate can continue it any more
         lv = IS[_LASTV]
         if lv >= 0 and ti - t[lv - base] > P[_GAP]:  # a long loss ends everything before it
-            k = _close_pending(F, IS, i, out, k)
-            k = _end_now(F, IS, i, out, k)
+            k = _close_pending(IS, i, out, k)
+            k = _end_now(IS, i, out, k)
             IS[_CS] = -1
             IS[_LASTV] = lv = -1
         xi, yi = x[j], y[j]
@@ -340,8 +342,8 @@ def run(t, x, y, base, i0, i1, F, IS, P, out):
 @njit(cache=True)
 def finish(F, IS, at, out):
     """End of stream: the held fixation, then the open one, are final (emitted at ``at``)."""
-    k = _close_pending(F, IS, at, out, 0)
-    return _end_now(F, IS, at, out, k)
+    k = _close_pending(IS, at, out, 0)
+    return _end_now(IS, at, out, k)
 
 
 @njit(cache=True)
