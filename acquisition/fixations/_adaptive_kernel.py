@@ -40,14 +40,15 @@ START_PROVISIONAL, START_CONFIRMED, END, CANCEL = 0, 1, 2, 3
 # float state
 _SIG, _NN, _CX, _CY, _NFIX, _CCX, _CCY, _CN, _PX, _PY, _DT, _QCX, _QCY, _QN, _LAST_T = range(15)
 _T_SEEN = 15
-N_FLOAT = 16
+_SIGF = 16  # the noise over the last burst_ms
+N_FLOAT = 17
 # int state
 _IN, _FS, _FE, _OUT, _OUT0, _CS, _LASTV, _PEND, _QS, _QE, _FID, _PROV, _CONF, _CONFI = range(14)
 _QFID, _QPROV, _QCONF, _QCONFI, _NEXT = range(14, 19)
 N_INT = 19
 # parameters (seconds and degrees), in this order
 (_A, _RMIN, _RMAX, _NOISE, _CENT, _ONSET, _EXIT, _B, _EMIN, _EDGE, _GAP, _MERGE, _MERGED, _MIN,
- _STEP) = range(15)  # fmt: skip
+ _STEP, _BURST) = range(16)  # fmt: skip
 
 
 def new_state() -> tuple[np.ndarray, np.ndarray]:
@@ -251,15 +252,26 @@ def _clock(F, ti):
 
 @njit(cache=True)
 def _noise(F, P, xi, yi, dtv, first):
-    """The noise: a running, clipped mean of the sample-to-sample distance."""
+    """The noise: running, clipped means of the sample-to-sample distance.
+
+    Two of them: over ``noise_ms`` (the tracker's and the recording's level) and over
+    ``burst_ms`` (a burst, as when the head moves or the tracking degrades for a moment). Both
+    clip a step at 3 times the slow one, so a saccade moves neither much.
+    """
     if not first:
         step = math.hypot(xi - F[_PX], yi - F[_PY])
         n = F[_NN]
         if n < 5.0:
             F[_SIG] = (F[_SIG] * n + step) / (n + 1.0)
+            F[_SIGF] = F[_SIG]
         else:
             al = max(1.0 - math.exp(-dtv / P[_NOISE]), 1.0 / (n + 1.0))
             F[_SIG] += al * (min(step, 3.0 * F[_SIG]) - F[_SIG])
+            if P[_BURST] > 0.0:
+                bl = max(1.0 - math.exp(-dtv / P[_BURST]), 1.0 / (n + 1.0))
+                F[_SIGF] += bl * (min(step, 3.0 * F[_SIG]) - F[_SIGF])
+            else:
+                F[_SIGF] = F[_SIG]
         F[_NN] = n + 1.0
     F[_PX] = xi
     F[_PY] = yi
@@ -330,7 +342,7 @@ def run(t, x, y, base, i0, i1, F, IS, P, out):
         dtv = ti - t[lv - base] if lv >= 0 else 0.0
         _noise(F, P, xi, yi, dtv, lv < 0)
         IS[_LASTV] = i
-        R = min(P[_RMAX], max(P[_RMIN], P[_A] * F[_SIG]))
+        R = min(P[_RMAX], max(P[_RMIN], P[_A] * max(F[_SIG], F[_SIGF])))
         E = min(R, max(P[_EMIN], P[_B] * F[_SIG]))
         if IS[_IN] == 1:
             k = _in_fixation(t, x, y, base, F, IS, P, i, dtv, R, E, out, k)

@@ -6,7 +6,8 @@ deg/s as a velocity) is above any saccade threshold. This detector asks a differ
 of each sample: does it stay near the fixation it belongs to? A fixation is a stretch of gaze
 within a radius of its own running centroid; the radius is a multiple of the live
 sample-to-sample noise (clipped to a physical range), so it is as tight as a quiet tracker
-allows and as wide as a noisy one needs. It is the causal counterpart of what I2MC (Hessels et
+allows and as wide as a noisy one needs; it follows both the recording's level (over a second)
+and a burst of noise (over ``burst_ms``), so a fixation holds through a head movement. It is the causal counterpart of what I2MC (Hessels et
 al. 2017) does offline with clustering: positions, not velocities, decide.
 
 Per sample (``_adaptive_kernel.run``, compiled): the running noise estimate is updated; in a
@@ -58,7 +59,7 @@ class OnlineAdaptiveDetector:
                 p.radius_noise_factor, p.min_radius_deg, p.max_radius_deg, p.noise_ms / 1e3,
                 p.centroid_ms / 1e3, p.onset_ms / 1e3, p.exit_ms / 1e3, p.edge_noise_factor,
                 p.min_edge_deg, p.edge_ms / 1e3, p.gap_ms / 1e3, p.merge_ms / 1e3, p.merge_deg,
-                p.min_duration_ms / 1e3, p.edge_step_factor,
+                p.min_duration_ms / 1e3, p.edge_step_factor, p.burst_ms / 1e3,
             ]
         )  # fmt: skip
         self.reset()

@@ -164,8 +164,8 @@ class AdaptiveParams(_Settings):
     Parameters
     ----------
     radius_noise_factor : float
-        The radius is this many times the running median-like sample-to-sample distance
-        (the noise), ...
+        The radius is this many times the running sample-to-sample distance (the noise: the
+        larger of its ``noise_ms`` and ``burst_ms`` estimates), ...
     min_radius_deg, max_radius_deg : float
         ... clipped to this range (degrees). The lower bound is the size of the smallest
         saccade a coder marks on a quiet tracker; the upper bound keeps a very noisy stretch
@@ -173,6 +173,11 @@ class AdaptiveParams(_Settings):
     noise_ms : float
         Time constant of the running noise estimate (steps over 3 times the estimate count
         as 3 times, so saccades do not inflate it).
+    burst_ms : float
+        Time constant of a second, faster noise estimate (same clipping); the radius follows
+        whichever is larger, so a fixation holds through a burst of noise (a head movement,
+        tracking that degrades for a moment) that the slow estimate has not seen yet. 0 turns
+        it off.
     centroid_ms : float
         Time constant of the running centroid that new samples are compared with (it follows
         a fixation's slow drift).
@@ -200,10 +205,11 @@ class AdaptiveParams(_Settings):
         this long.
     """
 
-    radius_noise_factor: float = 2.5
+    radius_noise_factor: float = 2.2
     min_radius_deg: float = 0.5
     max_radius_deg: float = 3.0
     noise_ms: float = 1000.0
+    burst_ms: float = 300.0
     centroid_ms: float = 50.0
     onset_ms: float = 15.0
     exit_ms: float = 12.0
@@ -225,6 +231,7 @@ class AdaptiveParams(_Settings):
             ("edge_noise_factor", 0.0, 100.0), ("min_edge_deg", 0.0, 90.0),
             ("edge_ms", 0.0, 1000.0), ("edge_step_factor", 0.0, 1000.0), ("gap_ms", 0.0, 5000.0), ("merge_ms", 0.0, 5000.0),
             ("merge_deg", 0.0, 90.0), ("min_duration_ms", 1.0, 10000.0),
+            ("burst_ms", 0.0, 60000.0),
         ):  # fmt: skip
             _check_range(own, name, getattr(self, name), lo, hi)
         if self.min_radius_deg > self.max_radius_deg:

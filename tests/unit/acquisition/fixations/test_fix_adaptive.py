@@ -15,6 +15,7 @@ from acquisition.fixations import (
     choose_detector,
 )
 from acquisition.fixations.selection import SELECTION
+from acquisition.geometry import px_per_degree
 from tests.support.fixation_tracks import SCREEN, as_tuples, feed_in_chunks, to_samples, track
 
 SCAN = [  # fixations between saccades of 1-8 degrees, as a reader scans an image
@@ -52,6 +53,34 @@ def test_the_radius_follows_the_noise() -> None:
     assert len(_ends(_run(t, x, y))) == 1
     ivt = feed_in_chunks(OnlineFixationDetector(SCREEN), t, x, y, itertools.repeat(30))
     assert len(_ends(ivt)) != 1  # the velocity threshold cannot hold this noise
+
+
+def _burst_track(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One 2.6 s fixation at 300 Hz whose noise swells from 0.1 to 0.35 deg and back (0.9 s)."""
+    t, x, y, _ = track([("fix", 2.6, 0.0, 0.0)], rate_hz=300.0, seed=seed)
+    sd = np.full(len(t), 0.1)
+    ramp = np.arange(90) / 90.0
+    sd[300:390] = 0.1 + 0.25 * ramp
+    sd[390:480] = 0.35
+    sd[480:570] = 0.35 - 0.25 * ramp
+    rng = np.random.default_rng(seed)
+    ppd = px_per_degree(SCREEN)[0]
+    return (
+        t,
+        x + rng.normal(0.0, 1.0, len(t)) * sd * ppd,
+        y + rng.normal(0.0, 1.0, len(t)) * sd * ppd,
+    )
+
+
+def test_a_noise_burst_does_not_split_a_fixation() -> None:
+    """The radius follows the noise of the last ``burst_ms`` too (head movement, bad tracking)."""
+    counts = {0.0: [], 300.0: []}
+    for seed in range(8):
+        t, x, y = _burst_track(seed)
+        for burst in counts:
+            counts[burst].append(len(_ends(_run(t, x, y, AdaptiveParams(burst_ms=burst), 15))))
+    assert counts[300.0] == [1] * 8
+    assert max(counts[0.0]) > 1  # the slow noise estimate alone cuts it at the burst
 
 
 @pytest.mark.parametrize("sizes", [[1], [7], [3, 50, 1, 11], [100000]])
