@@ -21,7 +21,9 @@ labels), as rows ``<dataset>@<rate>``, so that low-rate trackers are measured to
 - median onset / offset difference of matched pairs, detected minus human (ms);
 - emission lag of confirmed starts (``t_emitted - t_start``) and of ends (``t_emitted -
   t_end``), median and p95 (ms), and the same against the matched human onset / offset;
-- microseconds of detector time per sample.
+- microseconds of detector time per sample;
+- how well the human coders agree with each other (each coder against each other one, and
+  against the majority of the others): the ceiling a detector is measured against.
 
 The same recordings are scored with pymovements' offline I-VT and, where importable,
 REMoDNaV and I2MC. A reference that raises on a recording is counted and listed as a failure
@@ -162,6 +164,46 @@ def _med(v: list[float]) -> float:
 
 def _p95(v: list[float]) -> float:
     return float(np.percentile(v, 95)) if v else float("nan")
+
+
+def human_agreement(recs: list[LabelledRecording]) -> dict[str, dict[str, float]]:
+    """How well the coders agree with each other: the ceiling a detector is measured against.
+
+    ``each_vs_others``: every coder scored against every other coder (as a detector is scored
+    against each coder), averaged. ``majority_of_others`` (three coders or more): every coder
+    scored against the sample-wise majority of the other coders, averaged: what a detector
+    that labelled like the consensus would reach. Empty with fewer than two coders.
+    """
+    coders = sorted({c for r in recs for c in r.labels})
+    if len(coders) < 2:
+        return {}
+    pairs: list[dict[str, float]] = []
+    major: list[dict[str, float]] = []
+    for a in coders:
+        for b in coders:
+            if a != b:
+                s = Score()
+                for r in recs:
+                    if a in r.labels and b in r.labels:
+                        ref = mask_to_intervals(r.labels[a] == FIXATION)
+                        s.add(r.t, mask_to_intervals(r.labels[b] == FIXATION), ref)
+                pairs.append(s.result())
+        if len(coders) >= 3:
+            s = Score()
+            for r in recs:
+                others = [r.labels[b] == FIXATION for b in coders if b != a and b in r.labels]
+                if a in r.labels and others:
+                    vote = np.mean(others, axis=0) > 0.5
+                    s.add(r.t, mask_to_intervals(vote), mask_to_intervals(r.labels[a] == FIXATION))
+            major.append(s.result())
+    out = {"each_vs_others": _mean_of(pairs)}
+    if major:
+        out["majority_of_others"] = _mean_of(major)
+    return out
+
+
+def _mean_of(results: list[dict[str, float]]) -> dict[str, float]:
+    return {k: float(np.nanmean([r[k] for r in results])) for k in ("kappa", "event_f1")}
 
 
 # ---------------------------------------------------------------------- our detector
@@ -419,6 +461,7 @@ def evaluate_recordings(
         "us_per_sample": spent / max(1, n_samples) * 1e6,
         "chunk_ms": chunk_ms,
         "per_coder": per_coder,
+        "humans": human_agreement(recs),
         "references": {},
     }
     for name in refs:
@@ -478,6 +521,11 @@ def print_table(result: dict[str, Any]) -> None:
             print(
                 f"| {name} | gazeread {d['method']} | {c} | {_fmt(r['kappa'])} | {_fmt(r['event_f1'])} | "
                 f"{_fmt(r['onset_diff_ms'], 1)} | {_fmt(r['offset_diff_ms'], 1)} | {lags} | |"
+            )
+        for who, hr in d.get("humans", {}).items():
+            print(
+                f"| {name} | humans: {who.replace('_', ' ')} | mean | {_fmt(hr['kappa'])} | "
+                f"{_fmt(hr['event_f1'])} | | | | | | |"
             )
         for ref, rr in d["references"].items():
             fails = f"{rr['failures']}/{d['n_recordings']}"

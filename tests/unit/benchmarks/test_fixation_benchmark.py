@@ -18,6 +18,7 @@ import pytest
 
 import benchmarks.fixations as fb
 from acquisition.geometry import ScreenGeometry, deg_to_px_offset
+from benchmarks._labelled_data import LabelledRecording
 
 SCREEN = ScreenGeometry(1280, 1024, 376.0, 301.0, 600.0)
 
@@ -158,6 +159,12 @@ def test_a_new_folder_is_scored_per_dataset_with_the_documented_keys(data_root, 
         assert d["kappa"] > 0.8 and d["event_f1"] > 0.9, (name, d["kappa"], d["event_f1"])
         assert 60 <= d["start_lag_ms_median"] <= 100, (name, d["start_lag_ms_median"])
     assert out["datasets"]["synth250"]["coders"] == ["A", "B"]
+    # the coders' agreement with each other: B starts each fixation a sample after A
+    humans = out["datasets"]["synth250"]["humans"]
+    assert humans["each_vs_others"]["event_f1"] == 1.0
+    assert 0.9 < humans["each_vs_others"]["kappa"] < 1.0
+    assert "majority_of_others" not in humans  # needs three coders
+    assert out["datasets"]["synth2000"]["humans"] == {}
     assert out["datasets"]["synth250"]["n_recordings"] == 2
     # kappa and F1 are the mean over the coders
     pc = out["datasets"]["synth250"]["per_coder"]
@@ -170,6 +177,8 @@ def test_one_dataset_folder_and_the_table(data_root, capsys):
     assert fb.main(["--data", str(data_root / "synth2000"), "--no-references"]) == 0
     table = capsys.readouterr().out
     assert "| synth2000 | gazeread ivt | mean |" in table
+    assert fb.main(["--data", str(data_root / "synth250"), "--no-references", "--rates", ""]) == 0
+    assert "| synth250 | humans: each vs others | mean |" in capsys.readouterr().out
 
 
 def test_a_reference_that_raises_is_counted_per_recording_never_dropped(
@@ -260,3 +269,21 @@ def test_each_reference_runs_on_every_dataset_and_is_scored(with_references, nam
         if name.startswith("pymovements") and "@" not in dataset:  # at the native rate; at
             # 60 Hz its 20 ms Savitzky-Golay window is one sample and onsets shift by one
             assert ref["kappa"] > 0.8 and ref["event_f1"] > 0.9, (dataset, name, ref)
+
+
+def test_the_coders_agreement_with_each_other_and_with_their_majority():
+    """Two coders mark three fixations; a third joins the first two: the ceiling rows."""
+    t = np.arange(300) / 100.0
+    a = np.zeros(300, dtype=np.int64)
+    for s, e in ((10, 80), (90, 180), (200, 290)):
+        a[s:e] = 1
+    c = a.copy()
+    c[80:90] = 1  # the first two fixations as one
+    rec = LabelledRecording(
+        "r", "d", 100.0, SCREEN, t, np.zeros(300), np.zeros(300), {"A": a, "B": a.copy(), "C": c}
+    )
+    out = fb.human_agreement([rec])
+    # A-B agree (F1 1); C matches two of A's (or B's) three fixations: F1 2 * 2 / (3 + 2)
+    assert out["each_vs_others"]["event_f1"] == pytest.approx((2 * 1.0 + 4 * 0.8) / 6)
+    # the majority of the others (more than half of them) is A's labels, for every coder
+    assert out["majority_of_others"]["event_f1"] == pytest.approx((1.0 + 1.0 + 0.8) / 3)
