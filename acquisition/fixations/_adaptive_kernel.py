@@ -1,8 +1,8 @@
 """The compiled part of the noise-adaptive detector (numba; see ``adaptive.py``).
 
 One call (:func:`feed_samples` or :func:`feed_px`) drops the history no decision needs any
-more, appends the new samples to it (binocular average, screen px, degrees), and runs the
-per-sample decisions (:func:`run`) over them. Every decision lives in the state arrays, so the
+more, appends the new samples to it (binocular average, screen px, degrees), runs the
+per-sample decisions (:func:`run`) over them and summarises the events they gave. Every decision lives in the state arrays, so the
 events cannot depend on how the stream was chunked, and a chunk costs one compiled call
 (a 60 Hz tracker gives three samples per 50 ms; Python work per call would dominate).
 
@@ -415,17 +415,23 @@ def _time_ok(F, t):
 
 
 @njit(cache=True)
-def _run_new(hist, H, F, IS, P, out, m):
+def _run_new(hist, H, S, F, IS, P, out, outf, m):
+    """Run the decisions over the ``m`` new samples, and summarise the events they gave."""
     lo, n, base = H[0], H[1], H[2]
     H[1] = n + m
     end = lo + n + m
-    return run(hist[0, lo:end], hist[1, lo:end], hist[2, lo:end], base, base + n,
-               base + n + m, F, IS, P, out)  # fmt: skip
+    k = run(hist[0, lo:end], hist[1, lo:end], hist[2, lo:end], base, base + n,
+            base + n + m, F, IS, P, out)  # fmt: skip
+    if k > 0:
+        summarise(hist, H, S, out, k, outf)
+    return k
 
 
 @njit(cache=True)
-def feed_px(t, xp, yp, hist, H, S, F, IS, P, out):
+def feed_px(t, xp, yp, hist, H, S, F, IS, P, out, outf):
     """Append samples given in screen px and process them; the number of events written.
+
+    The events' rows are in ``out`` and their summaries (:func:`summarise`) in ``outf``.
 
     -1: the history block is too small (grow it and call again; nothing was done);
     ``-2 - k``: sample ``k``'s time is not finite or goes back (nothing was processed).
@@ -441,11 +447,11 @@ def feed_px(t, xp, yp, hist, H, S, F, IS, P, out):
     c = H[0] + H[1]
     for k in range(m):
         _put(hist, H, S, F, c + k, t[k], xp[k], yp[k])
-    return _run_new(hist, H, F, IS, P, out, m)
+    return _run_new(hist, H, S, F, IS, P, out, outf, m)
 
 
 @njit(cache=True)
-def feed_samples(samples, hist, H, S, F, IS, P, out):
+def feed_samples(samples, hist, H, S, F, IS, P, out, outf):
     """As :func:`feed_px`, from sample rows: the binocular average where both eyes count."""
     m = len(samples)
     if not _make_room(hist, H, IS, m):
@@ -469,4 +475,4 @@ def feed_samples(samples, hist, H, S, F, IS, P, out):
         else:
             x = y = math.nan
         _put(hist, H, S, F, c + k, r.t, x * S[0], y * S[1])
-    return _run_new(hist, H, F, IS, P, out, m)
+    return _run_new(hist, H, S, F, IS, P, out, outf, m)

@@ -91,7 +91,7 @@ class OnlineAdaptiveDetector:
         if k < 0:
             k = self._retry(k, m, samples["t"], kernel.feed_samples, samples)
         self.n_samples += m
-        return self._events(k) if k else []
+        return self._events(k, summarised=True) if k else []
 
     def feed_px(self, t: NDArray, x_px: NDArray, y_px: NDArray) -> list[FixationEvent]:
         """Process samples given as session times (s) and screen px (NaN = invalid)."""
@@ -107,7 +107,7 @@ class OnlineAdaptiveDetector:
         if k < 0:
             k = self._retry(k, m, t, kernel.feed_px, t, x, y)
         self.n_samples += m
-        return self._events(k) if k else []
+        return self._events(k, summarised=True) if k else []
 
     def flush(self) -> list[FixationEvent]:
         """End of stream: the open fixation (and one held for a merge) ends."""
@@ -125,7 +125,9 @@ class OnlineAdaptiveDetector:
         self._bind()
 
     def _bind(self) -> None:
-        self._args = (self._hist, self._h, self._s, self._f, self._i, self._p, self._out)
+        self._args = (
+            self._hist, self._h, self._s, self._f, self._i, self._p, self._out, self._outf
+        )  # fmt: skip
 
     def _retry(self, k: int, m: int, t: Any, fn: Any, *data: Any) -> int:
         """The slow path: grow the history block (``-1``), or refuse times out of order."""
@@ -148,10 +150,12 @@ class OnlineAdaptiveDetector:
         self._h[0] = 0
         self._bind()
 
-    def _events(self, k: int) -> list[FixationEvent]:
+    def _events(self, k: int, summarised: bool = False) -> list[FixationEvent]:
+        """Events of the ``k`` rows written (``summarised``: their summaries are written too)."""
         if k == 0:
             return []
-        kernel.summarise(self._hist, self._h, self._s, self._out, k, self._outf)
+        if not summarised:
+            kernel.summarise(self._hist, self._h, self._s, self._out, k, self._outf)
         return [
             _new_event(
                 kind=_KINDS[row[0]],
