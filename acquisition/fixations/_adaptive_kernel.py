@@ -2,8 +2,9 @@
 
 One call (:func:`feed_samples` or :func:`feed_px`) drops the history no decision needs any
 more, appends the new samples to it (binocular average, screen px, degrees), runs the
-per-sample decisions (:func:`run`) over them and summarises the events they gave. Every decision lives in the state arrays, so the
-events cannot depend on how the stream was chunked, and a chunk costs one compiled call
+per-sample decisions (:func:`run`) over them and summarises the events they gave. Every
+decision lives in the state arrays, so the events cannot depend on how the stream was
+chunked, and a chunk costs one compiled call
 (a 60 Hz tracker gives three samples per 50 ms; Python work per call would dominate).
 
 The history is a ``(5, capacity)`` block of columns ``t, x_deg, y_deg, x_px, y_px``; ``H``

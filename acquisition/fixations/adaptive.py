@@ -6,9 +6,10 @@ deg/s as a velocity) is above any saccade threshold. This detector asks a differ
 of each sample: does it stay near the fixation it belongs to? A fixation is a stretch of gaze
 within a radius of its own running centroid; the radius is a multiple of the live
 sample-to-sample noise (clipped to a physical range), so it is as tight as a quiet tracker
-allows and as wide as a noisy one needs; it follows both the recording's level (over a second)
-and a burst of noise (over ``burst_ms``), so a fixation holds through a head movement. It is the causal counterpart of what I2MC (Hessels et
-al. 2017) does offline with clustering: positions, not velocities, decide.
+allows and as wide as a noisy one needs; it follows both the recording's level (over a
+second) and a burst of noise (over ``burst_ms``), so a fixation holds through a head
+movement. It is the causal counterpart of what I2MC (Hessels et al. 2017) does offline with
+clustering: positions, not velocities, decide.
 
 Per sample (``_adaptive_kernel.run``, compiled): the running noise estimate is updated; in a
 fixation, a sample within the radius extends it and moves the centroid (time constant
